@@ -1,0 +1,108 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kitdesk.api import problems
+from kitdesk.api.routes import catalog, health, orders, patients, sites
+from kitdesk.db.engine import create_engine, create_session_factory
+from kitdesk.settings import Settings
+
+DESCRIPTION = """
+Kitdesk runs order management for remote-patient-monitoring device logistics.
+Its customer API follows the Impilo Platform API v3: paths under `/api/v3/`,
+the `Impilo-API-Key` header, camelCase JSON and the page envelope
+`{content, page, size, total, first, last}`. Errors are `application/problem+json`.
+"""
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the caller's ``X-Request-ID`` if sane) and echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id" and 0 < len(value) <= 64 and value.isascii():
+                candidate = value.decode("ascii")
+                if candidate.replace("-", "").replace("_", "").isalnum():
+                    request_id = candidate
+                break
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode("ascii")))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI application for ``settings`` (read from the environment when omitted)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.session_factory = create_session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Kitdesk",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    problems.install(app)
+    for module in (health, patients, sites, catalog, orders):
+        app.include_router(module.router)
+    app.add_middleware(RequestIdMiddleware)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(_problem_schemas())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _problem_schemas() -> dict[str, Any]:
+    schema = problems.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    return {"Problem": schema, **defs}
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (each worker process reads the environment)."""
+    return create_app(Settings())
+

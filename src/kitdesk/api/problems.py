@@ -1,0 +1,207 @@
+"""Every error leaves Kitdesk as RFC 9457 problem+json; this module alone decides how."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kitdesk.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    Invalid,
+    InvalidState,
+    NotFound,
+    Unauthorized,
+)
+
+log = logging.getLogger("kitdesk.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+STATUS_OF: dict[type[DomainError], int] = {
+    Invalid: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    InvalidState: 409,
+}
+
+GENERIC_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+class ProblemFieldError(BaseModel):
+    """One bad input field."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error response (RFC 9457 problem details, plus Kitdesk's ``code`` and ``message``)."""
+
+    type: str = Field(description="A URN naming the kind of problem: urn:kitdesk:problem:<code>.")
+    title: str = Field(description="The HTTP status phrase.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="Same text as message.")
+    instance: str = Field(description="The request path.")
+    code: str = Field(description="Stable machine-readable code, e.g. insufficient_inventory.")
+    message: str = Field(description="Human-readable text; documented strings verbatim.")
+    errors: list[ProblemFieldError] = Field(default_factory=list)
+    request_id: str | None = Field(default=None, alias="requestId")
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    message: str,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Build one problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"urn:kitdesk:problem:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": message,
+        "instance": request.url.path,
+        "code": code,
+        "message": message,
+        "errors": [{"field": e.field, "message": e.message} for e in errors or []],
+    }
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["requestId"] = request_id
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part and not str(part).startswith("function-after") and "[" not in str(part):
+            path += ("." if path else "") + str(part)
+    return path or "body"
+
+
+def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        kind = err.get("type", "")
+        if kind == "extra_forbidden":
+            message = "unknown field"
+        elif kind == "missing":
+            message = "is required"
+        elif kind == "json_invalid":
+            message = "the body is not valid JSON"
+        else:
+            message = str(err.get("msg", "is invalid"))
+        errors.append(FieldError(_field_path(loc), message))
+    return errors
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    status = next(s for cls, s in STATUS_OF.items() if isinstance(exc, cls))
+    headers = {"WWW-Authenticate": "Impilo-API-Key"} if status == 401 else None
+    return problem_response(
+        request,
+        status=status,
+        code=exc.code,
+        message=exc.message,
+        errors=exc.errors,
+        extra=exc.extra,
+        headers=headers,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+    return problem_response(
+        request,
+        status=400,
+        code="invalid_request",
+        message=f"invalid request: {summary}",
+        errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404:
+        message = "no such endpoint"
+    elif status == 405:
+        message = f"method {request.method} is not allowed here"
+    else:
+        message = HTTPStatus(status).phrase
+    return problem_response(
+        request,
+        status=status,
+        code=GENERIC_CODES.get(status, "http_error"),
+        message=message,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", extra={"path": request.url.path})
+    return problem_response(
+        request,
+        status=500,
+        code="internal_error",
+        message="internal error; quote the request id when reporting it",
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses an endpoint can answer with."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {
+                PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+        for status in statuses
+    }

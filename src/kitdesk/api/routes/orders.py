@@ -1,0 +1,75 @@
+"""Order endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from kitdesk.api.deps import CallerDep, PageDep, SessionDep
+from kitdesk.api.problems import error_responses
+from kitdesk.api.routes import PathId
+from kitdesk.domain.common import Page
+from kitdesk.domain.orders import lifecycle, placement, queries
+from kitdesk.domain.orders.lifecycle import Status
+from kitdesk.domain.orders.schemas import OrderCreate, OrderRead, OrderSort
+
+router = APIRouter(prefix="/api/v3", tags=["orders"])
+
+
+@router.post(
+    "/order", status_code=201, response_model=OrderRead, responses=error_responses(400, 401)
+)
+async def create_order(body: OrderCreate, session: SessionDep, caller: CallerDep) -> OrderRead:
+    """Create an order for exactly one existing patient or site."""
+    order = await placement.place_order(
+        session, account_id=caller.account_id, data=body, key_prefix=caller.key_prefix
+    )
+    # Every relationship of the new order is already in memory: render it without reloading.
+    return queries.to_read(order)
+
+
+@router.get("/order", response_model=Page[OrderRead], responses=error_responses(400, 401))
+async def list_orders(
+    session: SessionDep,
+    caller: CallerDep,
+    paging: PageDep,
+    id: Annotated[list[int], Query(description="Only these order ids (repeatable).")] = [],  # noqa: A002
+    patient_id: Annotated[list[int], Query(alias="patientId")] = [],
+    site_id: Annotated[list[int], Query(alias="siteId")] = [],
+    external_order_id: Annotated[
+        str | None, Query(alias="externalOrderId", description="Orders carrying this id.")
+    ] = None,
+    current_status: Annotated[list[Status], Query(alias="currentStatus")] = [],
+    created_at_min: Annotated[datetime | None, Query(alias="createdAtMin")] = None,
+    created_at_max: Annotated[datetime | None, Query(alias="createdAtMax")] = None,
+    sort: OrderSort = "id",
+) -> Page[OrderRead]:
+    """List the account's orders, page by page, with filters."""
+    filters = queries.OrderFilters(
+        ids=id,
+        patient_ids=patient_id,
+        site_ids=site_id,
+        external_order_id=external_order_id,
+        statuses=current_status,
+        created_at_min=created_at_min,
+        created_at_max=created_at_max,
+    )
+    return await queries.list_orders(
+        session, account_id=caller.account_id, filters=filters, page=paging, sort=sort
+    )
+
+
+@router.get("/order/{orderId}", response_model=OrderRead, responses=error_responses(400, 401, 404))
+async def get_order(orderId: PathId, session: SessionDep, caller: CallerDep) -> OrderRead:  # noqa: N803
+    """Fetch one order."""
+    return queries.to_read(
+        await queries.get_order(session, account_id=caller.account_id, order_id=orderId)
+    )
+
+
+@router.get("/order-status", responses=error_responses(401))
+async def order_statuses(caller: CallerDep) -> list[dict[str, Any]]:
+    """The order lifecycle: every status and the statuses it may move to."""
+    return lifecycle.table()

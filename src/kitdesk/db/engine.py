@@ -1,0 +1,79 @@
+"""Engine and session factory.
+
+Kitdesk talks to its database through SQLAlchemy's asyncio layer: asyncpg on PostgreSQL,
+aiosqlite on SQLite. One request or command is one transaction (see ``session_scope``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from kitdesk.settings import Settings, async_database_url
+
+
+def is_sqlite(url: str) -> bool:
+    """True for an SQLite URL, whatever driver it names."""
+    return url.startswith("sqlite")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets readers run beside the one writer;
+    # busy_timeout makes a second writer wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # Take SQLite's write lock when the transaction starts, so two writers queue up on
+    # busy_timeout rather than deadlock on a read-to-write lock upgrade.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Build the engine for ``settings.database_url``."""
+    url = async_database_url(settings.database_url)
+    if is_sqlite(url):
+        engine = create_async_engine(url, echo=settings.db_echo)
+        sync_engine = engine.sync_engine
+        event.listen(sync_engine, "connect", _sqlite_on_connect)
+
+        @event.listens_for(sync_engine, "connect")
+        def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the sqlite3 module, emit BEGIN.
+            dbapi_connection.isolation_level = None
+
+        event.listen(sync_engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return create_async_engine(
+        url,
+        echo=settings.db_echo,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=False,
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit when the block succeeds, roll back on any error."""
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise

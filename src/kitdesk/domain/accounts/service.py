@@ -1,0 +1,173 @@
+"""Accounts and API keys: creation, listing, deactivation and authentication."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitdesk.db.base import utcnow
+from kitdesk.db.models import Account, ApiKey
+from kitdesk.errors import Conflict, Invalid, Unauthorized, not_found
+
+KEY_PREFIX_LENGTH = 12
+# last_used_at is refreshed at most this often, so reads do not write on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is making a request: the account and the key it used."""
+
+    account_id: int
+    account_kind: str
+    key_prefix: str
+
+    @property
+    def is_operator(self) -> bool:
+        return self.account_kind == "operator"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly created key; ``secret`` is shown once and never stored."""
+
+    key: ApiKey
+    secret: str
+
+
+def hash_key(secret: str) -> str:
+    """SHA-256 of a key. Keys are long random strings, so a fast hash is enough."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def key_prefix(secret: str) -> str:
+    """The part of a key that may be shown again after creation."""
+    return secret[:KEY_PREFIX_LENGTH]
+
+
+def generate_secret() -> str:
+    """A new random key: ``kd_`` followed by 43 URL-safe characters (256 bits)."""
+    return "kd_" + secrets.token_urlsafe(32)
+
+
+async def create_account(
+    session: AsyncSession, *, name: str, kind: str = "customer", account_id: int | None = None
+) -> Account:
+    """Create a customer or operator account."""
+    if kind not in ("customer", "operator"):
+        raise Invalid(code="invalid_account_kind", message="kind must be customer or operator")
+    if not name.strip():
+        raise Invalid(code="invalid_account_name", message="name must not be empty")
+    account = Account(name=name.strip(), kind=kind)
+    if account_id is not None:
+        account.id = account_id
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def get_account(session: AsyncSession, account_id: int) -> Account:
+    """One account by id."""
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise not_found("account", account_id)
+    return account
+
+
+async def list_accounts(session: AsyncSession) -> list[Account]:
+    """Every account, oldest first."""
+    return list((await session.scalars(select(Account).order_by(Account.id))).all())
+
+
+async def set_unique_external_order_ids(
+    session: AsyncSession, *, account_id: int, unique: bool
+) -> Account:
+    """Turn per-account uniqueness of ``externalOrderIds`` on or off."""
+    account = await get_account(session, account_id)
+    account.unique_external_order_ids = unique
+    await session.flush()
+    return account
+
+
+async def create_key(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    name: str = "",
+    expires_at: datetime | None = None,
+    secret: str | None = None,
+) -> IssuedKey:
+    """Issue a key for an account. ``secret`` fixes its value (demo data, scripts)."""
+    await get_account(session, account_id)
+    if expires_at is not None and expires_at <= utcnow():
+        raise Invalid(code="invalid_expiry", message="expiry must be in the future")
+    value = secret if secret is not None else generate_secret()
+    if len(value) < 16:
+        raise Invalid(code="weak_api_key", message="an API key must be at least 16 characters")
+    digest = hash_key(value)
+    taken = await session.scalar(select(ApiKey.id).where(ApiKey.key_hash == digest))
+    if taken is not None:
+        raise Conflict(code="duplicate_api_key", message="this API key is already in use")
+    key = ApiKey(
+        account_id=account_id,
+        name=name,
+        prefix=key_prefix(value),
+        key_hash=digest,
+        expires_at=expires_at,
+    )
+    session.add(key)
+    await session.flush()
+    return IssuedKey(key=key, secret=value)
+
+
+async def list_keys(session: AsyncSession, *, account_id: int | None = None) -> list[ApiKey]:
+    """Keys (never their secrets), optionally of one account."""
+    query = select(ApiKey).order_by(ApiKey.id)
+    if account_id is not None:
+        query = query.where(ApiKey.account_id == account_id)
+    return list((await session.scalars(query)).all())
+
+
+async def deactivate_key(session: AsyncSession, *, key_id: int) -> ApiKey:
+    """Deactivate a key; it answers 401 from then on."""
+    key = await session.get(ApiKey, key_id)
+    if key is None:
+        raise not_found("API key", key_id)
+    if key.deactivated_at is None:
+        key.deactivated_at = utcnow()
+        await session.flush()
+    return key
+
+
+async def authenticate(session: AsyncSession, secret: str | None) -> Caller:
+    """The caller behind a presented key, or Unauthorized."""
+    if not secret:
+        raise Unauthorized(code="unauthorized", message="missing Impilo-API-Key header")
+    digest = hash_key(secret)
+    row = (
+        await session.execute(
+            select(ApiKey.id, ApiKey.account_id, ApiKey.prefix, ApiKey.key_hash,
+                   ApiKey.expires_at, ApiKey.deactivated_at, ApiKey.last_used_at,
+                   Account.kind, Account.active)
+            .join(Account, Account.id == ApiKey.account_id)
+            .where(ApiKey.key_hash == digest)
+        )
+    ).one_or_none()
+    now = utcnow()
+    if (
+        row is None
+        or not hmac.compare_digest(row.key_hash, digest)
+        or row.deactivated_at is not None
+        or (row.expires_at is not None and row.expires_at <= now)
+        or not row.active
+    ):
+        raise Unauthorized(code="unauthorized", message="invalid, expired or deactivated API key")
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        await session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
+    return Caller(account_id=row.account_id, account_kind=row.kind, key_prefix=row.prefix)

@@ -1,0 +1,219 @@
+"""Placing an order: every create-order rule, then one write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from kitdesk.db.models import (
+    CatalogEntry,
+    Item,
+    Kit,
+    Order,
+    OrderEvent,
+    OrderExternalId,
+    OrderItem,
+    OrderKit,
+    OrderNote,
+    Patient,
+    Site,
+)
+from kitdesk.domain.catalog.service import kit_loader
+from kitdesk.domain.orders import lifecycle
+from kitdesk.domain.orders.schemas import OrderCreate
+from kitdesk.errors import FieldError, Invalid
+
+# Documented messages, verbatim.
+MSG_RECIPIENT = "patient or site required"
+MSG_CONTENT = (
+    "Order must contain at least one of: orderItems, orderKits, returnItems, returnDevices, "
+    "or returnPackedKits"
+)
+MSG_NON_ORDERABLE = "Order contains Items that are marked as non-orderable. Order cannot be placed."
+
+
+@dataclass
+class _Problems:
+    """Rule violations collected so that one response names every bad field."""
+
+    first: tuple[str, str] | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+    def add(self, code: str, message: str, field_name: str, detail: str | None = None) -> None:
+        if self.first is None:
+            self.first = (code, message)
+        self.errors.append(FieldError(field_name, detail or message))
+
+    def raise_if_any(self) -> None:
+        if self.first is not None:
+            code, message = self.first
+            raise Invalid(code=code, message=message, errors=self.errors)
+
+
+@dataclass
+class _Resolved:
+    patient: Patient | None = None
+    site: Site | None = None
+    items: dict[int, Item] = field(default_factory=dict)
+    kits: dict[int, Kit] = field(default_factory=dict)
+
+
+async def place_order(
+    session: AsyncSession, *, account_id: int, data: OrderCreate, key_prefix: str | None = None
+) -> Order:
+    """Validate and create an order; it starts ``received`` with a ``received`` event."""
+    problems = _Problems()
+    _check_shape(data, problems)
+    problems.raise_if_any()
+    resolved = await _resolve(session, account_id, data, problems)
+    problems.raise_if_any()
+    _check_rules(data, resolved, problems)
+    problems.raise_if_any()
+    return await _write(session, account_id, data, resolved, key_prefix)
+
+
+def _check_shape(data: OrderCreate, p: _Problems) -> None:
+    if data.patient is None and data.site is None:
+        p.add("patient_or_site_required", MSG_RECIPIENT, "patient")
+    if data.patient is not None and data.site is not None:
+        msg = "an order goes to exactly one recipient: give patient or site, not both"
+        p.add("patient_and_site", msg, "patient")
+        p.errors.append(FieldError("site", msg))
+    if not data.order_items and not data.order_kits and not _has_returns(data):
+        p.add("order_content_required", MSG_CONTENT, "orderItems")
+    for name in ("return_devices", "return_items", "return_packed_kits"):
+        if getattr(data, name) is not None:
+            camel = {"return_devices": "returnDevices", "return_items": "returnItems",
+                     "return_packed_kits": "returnPackedKits"}[name]
+            p.add("returns_not_supported", "return content is not supported yet", camel)
+    _no_duplicates([line.item.id for line in data.order_items or []], "orderItems", "item", p)
+    _no_duplicates([line.kit.id for line in data.order_kits or []], "orderKits", "kit", p)
+
+
+def _has_returns(data: OrderCreate) -> bool:
+    return bool(data.return_devices or data.return_items or data.return_packed_kits)
+
+
+def _no_duplicates(ids: list[int], list_name: str, kind: str, p: _Problems) -> None:
+    seen: set[int] = set()
+    for n, ident in enumerate(ids):
+        if ident in seen:
+            msg = f"{kind} {ident} appears more than once in {list_name}; give it once with a count"
+            p.add(f"duplicate_{kind}", msg, f"{list_name}[{n}].{kind}.id")
+        seen.add(ident)
+
+
+async def _resolve(
+    session: AsyncSession, account_id: int, data: OrderCreate, p: _Problems
+) -> _Resolved:
+    """Load every referenced row in a fixed number of queries, naming the unknown ones."""
+    r = _Resolved()
+    if data.patient is not None:
+        r.patient = await session.scalar(
+            select(Patient)
+            .options(joinedload(Patient.site))
+            .where(Patient.id == data.patient.id, Patient.account_id == account_id)
+        )
+        if r.patient is None:
+            p.add("unknown_patient", f"patient {data.patient.id} not found", "patient.id")
+    if data.site is not None:
+        r.site = await session.scalar(
+            select(Site).where(Site.id == data.site.id, Site.account_id == account_id)
+        )
+        if r.site is None:
+            p.add("unknown_site", f"site {data.site.id} not found", "site.id")
+    item_ids = [line.item.id for line in data.order_items or []]
+    if item_ids:
+        rows = await session.scalars(
+            select(Item)
+            .join(CatalogEntry, (CatalogEntry.item_id == Item.id) & (CatalogEntry.account_id == account_id))
+            .where(Item.id.in_(item_ids))
+        )
+        r.items = {i.id: i for i in rows}
+        for n, ident in enumerate(item_ids):
+            if ident not in r.items:
+                p.add("unknown_item", f"item {ident} not found", f"orderItems[{n}].item.id")
+    kit_ids = [line.kit.id for line in data.order_kits or []]
+    if kit_ids:
+        rows_k = await session.scalars(
+            select(Kit)
+            .options(*kit_loader())
+            .where(Kit.id.in_(kit_ids), (Kit.account_id == account_id) | Kit.account_id.is_(None))
+        )
+        r.kits = {k.id: k for k in rows_k}
+        for n, ident in enumerate(kit_ids):
+            if ident not in r.kits:
+                p.add("unknown_kit", f"kit {ident} not found", f"orderKits[{n}].kit.id")
+    return r
+
+
+def _check_rules(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
+    if r.patient is not None and r.patient.archived:
+        p.add("patient_archived", f"patient {r.patient.id} is archived", "patient.id")
+    if r.site is not None and not r.site.active:
+        p.add("site_inactive", f"site {r.site.id} is not active", "site.id")
+    for n, line in enumerate(data.order_items or []):
+        if not r.items[line.item.id].orderable:
+            p.add("non_orderable_items", MSG_NON_ORDERABLE, f"orderItems[{n}].item.id",
+                  f"item {line.item.id} is not orderable")
+    loaners: list[int] = []
+    for n, kline in enumerate(data.order_kits or []):
+        kit = r.kits[kline.kit.id]
+        where = f"orderKits[{n}]"
+        if kit.archived:
+            p.add("kit_archived", f"kit {kit.id} is archived", f"{where}.kit.id")
+        for entry in kit.kit_items:
+            if not entry.item.orderable:
+                p.add("item_not_orderable", "item_not_orderable", f"{where}.kit.id",
+                      f"kit {kit.id} contains item {entry.item.id}, which is not orderable")
+        if kit.loaner:
+            loaners.append(n)
+            if kline.count > 1:
+                p.add("qty_over_one_loaner_kit", "qty_over_one_loaner_kit", f"{where}.count")
+            if data.site is not None:
+                p.add("no_loaner_kit_to_site", "no_loaner_kit_to_site", f"{where}.kit.id")
+    for n in loaners[1:]:
+        p.add("max_one_loaner_kit", "max_one_loaner_kit", f"orderKits[{n}].kit.id")
+
+
+async def _write(
+    session: AsyncSession,
+    account_id: int,
+    data: OrderCreate,
+    r: _Resolved,
+    key_prefix: str | None,
+) -> Order:
+    external_ids = list(data.external_order_ids or [])
+    order = Order(
+        account_id=account_id,
+        patient=r.patient,
+        site=r.site,
+        current_status=lifecycle.INITIAL.value,
+        shipping_option=data.shipping_option,
+        email_label=data.email_label,
+        external_order_ids=external_ids,
+        order_items=[
+            OrderItem(position=n, item=r.items[line.item.id], count=line.count)
+            for n, line in enumerate(data.order_items or [])
+        ],
+        order_kits=[
+            OrderKit(position=n, kit=r.kits[line.kit.id], count=line.count)
+            for n, line in enumerate(data.order_kits or [])
+        ],
+        order_events=[OrderEvent(name=lifecycle.INITIAL.value)],
+        order_notes=[
+            OrderNote(note=note.note, created_by_key_prefix=key_prefix)
+            for note in data.order_notes or []
+        ],
+    )
+    session.add(order)
+    await session.flush()
+    session.add_all(
+        OrderExternalId(order_id=order.id, position=n, account_id=account_id, value=value)
+        for n, value in enumerate(external_ids)
+    )
+    await session.flush()
+    return order

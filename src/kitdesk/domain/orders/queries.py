@@ -1,0 +1,141 @@
+"""Reading orders: one order, a filtered page, and the API view of an order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+
+from kitdesk.db.models import Order, OrderExternalId, OrderItem, OrderKit, Patient
+from kitdesk.domain.catalog.service import item_read, kit_loader, kit_read
+from kitdesk.domain.common import Page, PageRequest, make_page
+from kitdesk.domain.orders.lifecycle import Status
+from kitdesk.domain.orders.schemas import (
+    OrderEventRead,
+    OrderItemRead,
+    OrderKitRead,
+    OrderNoteRead,
+    OrderRead,
+    OrderSort,
+)
+from kitdesk.domain.patients.service import to_read as patient_read
+from kitdesk.domain.sites.service import to_read as site_read
+from kitdesk.errors import not_found
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """Filters of the order list; empty lists and None mean 'any'."""
+
+    ids: list[int] = field(default_factory=list)
+    patient_ids: list[int] = field(default_factory=list)
+    site_ids: list[int] = field(default_factory=list)
+    external_order_id: str | None = None
+    statuses: list[Status] = field(default_factory=list)
+    created_at_min: datetime | None = None
+    created_at_max: datetime | None = None
+
+
+def order_loader() -> tuple[Any, ...]:
+    """Everything an order view needs, loaded in a fixed number of queries."""
+    return (
+        joinedload(Order.patient).joinedload(Patient.site),
+        joinedload(Order.site),
+        selectinload(Order.order_items).joinedload(OrderItem.item),
+        selectinload(Order.order_kits).joinedload(OrderKit.kit).options(*kit_loader()),
+        selectinload(Order.order_events),
+        selectinload(Order.order_notes),
+    )
+
+
+def to_read(order: Order) -> OrderRead:
+    """The API view of an order (load it with ``order_loader``)."""
+    return OrderRead(
+        id=order.id,
+        external_order_ids=list(order.external_order_ids),
+        patient=patient_read(order.patient) if order.patient else None,
+        site=site_read(order.site) if order.site else None,
+        current_status=Status(order.current_status),
+        shipping_option=order.shipping_option,  # type: ignore[arg-type]
+        email_label=order.email_label,
+        order_items=[OrderItemRead(item=item_read(i.item), count=i.count) for i in order.order_items],
+        order_kits=[OrderKitRead(kit=kit_read(k.kit), count=k.count) for k in order.order_kits],
+        order_notes=[
+            OrderNoteRead(note=n.note, created_at=n.created_at) for n in order.order_notes
+        ],
+        order_events=[
+            OrderEventRead(name=Status(e.name), event_timestamp=e.event_timestamp)
+            for e in order.order_events
+        ],
+        tracking_numbers=[],
+        devices=[],
+        packed_kits=[],
+        return_devices=[],
+        return_items=[],
+        return_packed_kits=[],
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+    )
+
+
+async def get_order(session: AsyncSession, *, account_id: int, order_id: int) -> Order:
+    """One of the account's orders with everything its view needs, or 404."""
+    order = await session.scalar(
+        select(Order)
+        .options(*order_loader())
+        .where(Order.id == order_id, Order.account_id == account_id)
+    )
+    if order is None:
+        raise not_found("order", order_id)
+    return order
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    filters: OrderFilters,
+    page: PageRequest,
+    sort: OrderSort = "id",
+) -> Page[OrderRead]:
+    """One page of the account's orders."""
+    query = _filtered(select(Order).where(Order.account_id == account_id), filters)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    column = Order.id if sort == "id" else Order.created_at
+    order_by = (
+        [column.desc(), Order.id.desc()] if page.sort_descending else [column.asc(), Order.id.asc()]
+    )
+    rows = (
+        await session.scalars(
+            query.options(*order_loader()).order_by(*order_by).offset(page.offset).limit(page.size)
+        )
+    ).unique().all()
+    return make_page([to_read(o) for o in rows], request=page, total=total)
+
+
+def _filtered(query: Select[tuple[Order]], f: OrderFilters) -> Select[tuple[Order]]:
+    if f.ids:
+        query = query.where(Order.id.in_(f.ids))
+    if f.patient_ids:
+        query = query.where(Order.patient_id.in_(f.patient_ids))
+    if f.site_ids:
+        query = query.where(Order.site_id.in_(f.site_ids))
+    if f.statuses:
+        query = query.where(Order.current_status.in_([s.value for s in f.statuses]))
+    if f.external_order_id is not None:
+        query = query.where(
+            exists().where(
+                OrderExternalId.order_id == Order.id,
+                OrderExternalId.account_id == Order.account_id,
+                OrderExternalId.value == f.external_order_id,
+            )
+        )
+    if f.created_at_min is not None:
+        query = query.where(Order.created_at >= f.created_at_min)
+    if f.created_at_max is not None:
+        query = query.where(Order.created_at <= f.created_at_max)
+    return query

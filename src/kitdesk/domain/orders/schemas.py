@@ -1,0 +1,121 @@
+"""Order request and response models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from kitdesk.domain.catalog.schemas import ItemRead, ItemRef, KitRead, KitRef
+from kitdesk.domain.common import CamelModel, Count, InputModel, LongText, ShortText, StrictBool
+from kitdesk.domain.orders.lifecycle import Status
+from kitdesk.domain.patients.schemas import PatientRead, PatientRef
+from kitdesk.domain.sites.schemas import SiteRead, SiteRef
+
+ShippingOption = Literal["standard", "expedited", "overnight", "pickup"]
+OrderSort = Literal["id", "createdAt"]
+MAX_LINES = 100
+
+
+class OrderItemIn(InputModel):
+    """An item to ship: ``{"item": {"id": ...}, "count": n}``."""
+
+    item: ItemRef
+    count: Count
+
+
+class OrderKitIn(InputModel):
+    """A kit to ship: ``{"kit": {"id": ...}, "count": n}``."""
+
+    kit: KitRef
+    count: Count
+
+
+class OrderNoteIn(InputModel):
+    """A note attached to an order."""
+
+    note: LongText
+
+
+class OrderCreate(InputModel):
+    """A new order for exactly one existing patient or site."""
+
+    external_order_ids: list[ShortText] | None = Field(
+        default=None, max_length=50, description="The client's own ids for this order."
+    )
+    patient: PatientRef | None = Field(default=None, description="Recipient patient (only id).")
+    site: SiteRef | None = Field(default=None, description="Recipient site (only id).")
+    order_items: list[OrderItemIn] | None = Field(default=None, max_length=MAX_LINES)
+    order_kits: list[OrderKitIn] | None = Field(default=None, max_length=MAX_LINES)
+    order_notes: list[OrderNoteIn] | None = Field(default=None, max_length=20)
+    shipping_option: ShippingOption | None = None
+    email_label: StrictBool = Field(
+        default=False, description="Email the return label (true) or ship it (false)."
+    )
+    current_status: Literal["received"] | None = Field(
+        default=None, description="Set by Kitdesk; a new order is always received."
+    )
+    return_devices: list[Any] | None = Field(default=None, max_length=MAX_LINES)
+    return_items: list[Any] | None = Field(default=None, max_length=MAX_LINES)
+    return_packed_kits: list[Any] | None = Field(default=None, max_length=MAX_LINES)
+
+
+class OrderItemRead(CamelModel):
+    """An ordered item and its count."""
+
+    item: ItemRead
+    count: int
+
+
+class OrderKitRead(CamelModel):
+    """An ordered kit and its count."""
+
+    kit: KitRead
+    count: int
+
+
+class OrderEventRead(CamelModel):
+    """One status change."""
+
+    name: Status
+    event_timestamp: datetime
+
+
+class OrderNoteRead(CamelModel):
+    """A note on the order."""
+
+    note: str
+    created_at: datetime
+    created_by: dict[str, Any] | None = None
+
+
+class TrackingNumberRead(CamelModel):
+    """A carrier tracking number."""
+
+    carrier: str
+    value: str
+
+
+class OrderRead(CamelModel):
+    """An order, with what was shipped and its history."""
+
+    id: int
+    external_order_ids: list[str]
+    patient: PatientRead | None = None
+    site: SiteRead | None = None
+    current_status: Status
+    shipping_option: ShippingOption | None = None
+    email_label: bool
+    order_items: list[OrderItemRead]
+    order_kits: list[OrderKitRead]
+    order_notes: list[OrderNoteRead]
+    order_events: list[OrderEventRead]
+    tracking_numbers: list[TrackingNumberRead]
+    devices: list[dict[str, Any]]
+    packed_kits: list[dict[str, Any]]
+    return_devices: list[dict[str, Any]]
+    return_items: list[dict[str, Any]]
+    return_packed_kits: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
