@@ -59,6 +59,8 @@ def not_found(kind: str, ident: object) -> NotFound:
     return NotFound(code="not_found", message=f"{kind} {ident} not found")
 
 
-def invalid_fields(message: str, errors: list[FieldError], code: str = "invalid_request") -> Invalid:
+def invalid_fields(
+    message: str, errors: list[FieldError], code: str = "invalid_request"
+) -> Invalid:
     """A 400 naming every bad field."""
     return Invalid(code=code, message=message, errors=errors)

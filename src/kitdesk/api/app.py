@@ -105,4 +105,3 @@ def _problem_schemas() -> dict[str, Any]:
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (each worker process reads the environment)."""
     return create_app(Settings())
-

@@ -28,7 +28,9 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
-async def _caller(session: SessionDep, key: Annotated[str | None, Depends(api_key_scheme)]) -> Caller:
+async def _caller(
+    session: SessionDep, key: Annotated[str | None, Depends(api_key_scheme)]
+) -> Caller:
     return await authenticate(session, key)
 
 

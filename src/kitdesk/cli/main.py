@@ -89,7 +89,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int, typer.Option(help="API worker processes.")] = 1,
-    demo_data: Annotated[bool, typer.Option("--demo/--no-demo", help="Load demo data into an empty database.")] = True,
+    demo_data: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="Load demo data into an empty database.")
+    ] = True,
 ) -> None:
     """Migrate, load demo data into an empty database, and serve the API."""
     settings = Settings()
@@ -99,7 +101,9 @@ def serve(
         if keys is not None:
             _print_demo_keys(keys)
         elif settings.demo_api_key:
-            typer.echo("database already holds data; KITDESK_DEMO_API_KEY only applies to a first start")
+            typer.echo(
+                "database already holds data; KITDESK_DEMO_API_KEY only applies to a first start"
+            )
     uvicorn.run(
         "kitdesk.api.app:create_app_from_env",
         factory=True,
@@ -138,7 +142,9 @@ def accounts_list() -> None:
 def keys_create(
     account: Annotated[int, typer.Option(help="Account id.")],
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
-    expires_in_days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
+    expires_in_days: Annotated[
+        int | None, typer.Option(help="Expire after this many days.")
+    ] = None,
 ) -> None:
     """Issue an API key; it is printed once and never again."""
     expires = None
@@ -160,7 +166,10 @@ def keys_list(
         state = "deactivated" if k.deactivated_at else "active"
         expires = k.expires_at.isoformat() if k.expires_at else "never"
         used = k.last_used_at.isoformat() if k.last_used_at else "never"
-        typer.echo(f"{k.id}\taccount {k.account_id}\t{k.prefix}...\t{state}\texpires {expires}\tlast used {used}\t{k.name}")
+        typer.echo(
+            f"{k.id}\taccount {k.account_id}\t{k.prefix}...\t{state}"
+            f"\texpires {expires}\tlast used {used}\t{k.name}"
+        )
 
 
 @keys_app.command("deactivate")
@@ -180,14 +189,23 @@ def items_create(
     sku: Annotated[str | None, typer.Option(help="Generated when omitted.")] = None,
     manufacturer: Annotated[str | None, typer.Option()] = None,
     identifier_type: Annotated[
-        str | None, typer.Option(help="serial, imei, iccid, macAddress or simCardNumber for serialized devices.")
+        str | None,
+        typer.Option(
+            help="serial, imei, iccid, macAddress or simCardNumber for serialized devices."
+        ),
     ] = None,
     orderable: Annotated[bool, typer.Option("--orderable/--not-orderable")] = True,
 ) -> None:
     """Add an item to the global catalog."""
     data = ItemCreate.model_validate(
-        {"name": name, "model": model, "sku": sku, "manufacturer": manufacturer,
-         "deviceIdentifierType": identifier_type, "orderable": orderable}
+        {
+            "name": name,
+            "model": model,
+            "sku": sku,
+            "manufacturer": manufacturer,
+            "deviceIdentifierType": identifier_type,
+            "orderable": orderable,
+        }
     )
     item = run_in_transaction(lambda s: catalog.create_item(s, data=data))
     typer.echo(f"item {item.id} created (sku {item.sku})")
@@ -205,7 +223,9 @@ def items_list() -> None:
 @items_app.command("set-orderable")
 def items_set_orderable(item_id: int, orderable: Annotated[bool, typer.Argument()]) -> None:
     """Approve an item for ordering (true) or withdraw it (false)."""
-    run_in_transaction(lambda s: catalog.set_item_orderable(s, item_id=item_id, orderable=orderable))
+    run_in_transaction(
+        lambda s: catalog.set_item_orderable(s, item_id=item_id, orderable=orderable)
+    )
     typer.echo(f"item {item_id} orderable={orderable}")
 
 
@@ -214,7 +234,9 @@ def kits_create(
     name: str,
     item: Annotated[list[str], typer.Option(help="ITEM_ID:COUNT, repeatable.")],
     loaner: Annotated[bool, typer.Option(help="A loaner kit (comes back).")] = False,
-    account: Annotated[int | None, typer.Option(help="Owning customer; omit for a shared kit.")] = None,
+    account: Annotated[
+        int | None, typer.Option(help="Owning customer; omit for a shared kit.")
+    ] = None,
 ) -> None:
     """Create a kit from existing items."""
     lines = []

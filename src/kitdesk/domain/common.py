@@ -127,7 +127,16 @@ class AddressPatch(InputModel):
     note: Note | None = None
 
 
-ADDRESS_FIELDS = ("line_one", "line_two", "line_three", "city", "state", "zip_code", "country", "note")
+ADDRESS_FIELDS = (
+    "line_one",
+    "line_two",
+    "line_three",
+    "city",
+    "state",
+    "zip_code",
+    "country",
+    "note",
+)
 
 
 def read_address(row: Any) -> Address | None:
@@ -147,7 +156,6 @@ def write_address(row: Any, address: dict[str, Any] | None, *, merge: bool = Fal
 
 
 __all__ = [
-    "to_camel",
     "Address",
     "AddressIn",
     "AddressPatch",
@@ -161,4 +169,5 @@ __all__ = [
     "date",
     "datetime",
     "make_page",
+    "to_camel",
 ]

@@ -61,8 +61,12 @@ async def load(session: AsyncSession, *, customer_key: str | None = None) -> Dem
             session,
             item_id=ident,
             data=ItemCreate(
-                name=name, model=model, manufacturer=maker, sku=f"KD-{ident}",
-                device_identifier_type=serial, orderable=orderable,
+                name=name,
+                model=model,
+                manufacturer=maker,
+                sku=f"KD-{ident}",
+                device_identifier_type=serial,
+                orderable=orderable,
             ),
         )
     all_items = [i[0] for i in ITEMS]
@@ -83,37 +87,66 @@ async def load(session: AsyncSession, *, customer_key: str | None = None) -> Dem
     await session.flush()
     await _advance_sequences(session)
     return DemoKeys(
-        customer=(await accounts.create_key(
-            session, account_id=demo.id, name="demo", secret=customer_key
-        )).secret,
-        other_customer=(await accounts.create_key(session, account_id=other.id, name="demo")).secret,
+        customer=(
+            await accounts.create_key(session, account_id=demo.id, name="demo", secret=customer_key)
+        ).secret,
+        other_customer=(
+            await accounts.create_key(session, account_id=other.id, name="demo")
+        ).secret,
         operator=(await accounts.create_key(session, account_id=operator.id, name="demo")).secret,
     )
 
 
 def _people(session: AsyncSession, *, demo_id: int, other_id: int) -> None:
     address = {
-        "address_line_one": "100 Main Street", "address_city": "Springfield",
-        "address_state": "IL", "address_zip_code": "62701", "address_country": "US",
+        "address_line_one": "100 Main Street",
+        "address_city": "Springfield",
+        "address_state": "IL",
+        "address_zip_code": "62701",
+        "address_country": "US",
     }
-    demo_site = Site(id=1234, account_id=demo_id, name="Demo Clinic Main Office",
-                     phone_number="+1 217 555 0100", **address)
+    demo_site = Site(
+        id=1234,
+        account_id=demo_id,
+        name="Demo Clinic Main Office",
+        phone_number="+1 217 555 0100",
+        **address,
+    )
     other_site = Site(id=5678, account_id=other_id, name="Riverside Cardiology", **address)
     session.add_all([demo_site, other_site])
-    session.add_all([
-        Patient(id=1234, account_id=demo_id, site=demo_site, external_identifier="demo-1234",
-                first_name="Alex", last_name="Demo", date_of_birth=date(1960, 4, 2),
-                email="alex.demo@example.com", phone_number="+1 217 555 0123", sex="unknown",
-                **address),
-        Patient(id=5678, account_id=other_id, site=other_site, external_identifier="rc-5678",
-                first_name="Sam", last_name="Rivers", date_of_birth=date(1955, 9, 17),
-                sex="female", **address),
-    ])
+    session.add_all(
+        [
+            Patient(
+                id=1234,
+                account_id=demo_id,
+                site=demo_site,
+                external_identifier="demo-1234",
+                first_name="Alex",
+                last_name="Demo",
+                date_of_birth=date(1960, 4, 2),
+                email="alex.demo@example.com",
+                phone_number="+1 217 555 0123",
+                sex="unknown",
+                **address,
+            ),
+            Patient(
+                id=5678,
+                account_id=other_id,
+                site=other_site,
+                external_identifier="rc-5678",
+                first_name="Sam",
+                last_name="Rivers",
+                date_of_birth=date(1955, 9, 17),
+                sex="female",
+                **address,
+            ),
+        ]
+    )
 
 
 async def _advance_sequences(session: AsyncSession) -> None:
     """Explicit ids leave PostgreSQL's sequences behind; move them past the largest id."""
-    if session.bind.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return
     for model in (Account, Item, Kit, Site, Patient):
         table = model.__tablename__

@@ -23,7 +23,7 @@ async def list_items(session: SessionDep, caller: CallerDep, paging: PageDep) ->
 
 
 @router.get("/item/{itemId}", response_model=ItemRead, responses=error_responses(400, 401, 404))
-async def get_item(itemId: PathId, session: SessionDep, caller: CallerDep) -> ItemRead:  # noqa: N803
+async def get_item(itemId: PathId, session: SessionDep, caller: CallerDep) -> ItemRead:
     """Fetch one item of the caller's catalog."""
     return service.item_read(
         await service.get_item(session, account_id=caller.account_id, item_id=itemId)
@@ -48,7 +48,7 @@ async def list_kits(
 
 
 @router.get("/kit/{kitId}", response_model=KitRead, responses=error_responses(400, 401, 404))
-async def get_kit(kitId: PathId, session: SessionDep, caller: CallerDep) -> KitRead:  # noqa: N803
+async def get_kit(kitId: PathId, session: SessionDep, caller: CallerDep) -> KitRead:
     """Fetch one kit."""
     return service.kit_read(
         await service.get_kit(session, account_id=caller.account_id, kit_id=kitId)

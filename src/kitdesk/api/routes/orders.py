@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from kitdesk.api.deps import CallerDep, PageDep, SessionDep
 from kitdesk.api.problems import error_responses
-from kitdesk.api.routes import PathId
+from kitdesk.api.routes import IdList, PathId
 from kitdesk.domain.common import Page
 from kitdesk.domain.orders import lifecycle, placement, queries
 from kitdesk.domain.orders.lifecycle import Status
@@ -35,9 +35,9 @@ async def list_orders(
     session: SessionDep,
     caller: CallerDep,
     paging: PageDep,
-    id: Annotated[list[int], Query(description="Only these order ids (repeatable).")] = [],  # noqa: A002
-    patient_id: Annotated[list[int], Query(alias="patientId")] = [],
-    site_id: Annotated[list[int], Query(alias="siteId")] = [],
+    id: Annotated[IdList, Query(description="Only these order ids (repeatable).")] = [],
+    patient_id: Annotated[IdList, Query(alias="patientId")] = [],
+    site_id: Annotated[IdList, Query(alias="siteId")] = [],
     external_order_id: Annotated[
         str | None, Query(alias="externalOrderId", description="Orders carrying this id.")
     ] = None,
@@ -62,7 +62,7 @@ async def list_orders(
 
 
 @router.get("/order/{orderId}", response_model=OrderRead, responses=error_responses(400, 401, 404))
-async def get_order(orderId: PathId, session: SessionDep, caller: CallerDep) -> OrderRead:  # noqa: N803
+async def get_order(orderId: PathId, session: SessionDep, caller: CallerDep) -> OrderRead:
     """Fetch one order."""
     return queries.to_read(
         await queries.get_order(session, account_id=caller.account_id, order_id=orderId)

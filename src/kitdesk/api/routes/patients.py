@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 
 from kitdesk.api.deps import CallerDep, PageDep, SessionDep
 from kitdesk.api.problems import error_responses
-from kitdesk.api.routes import PathId
-from kitdesk.domain.common import MAX_ID, Page
+from kitdesk.api.routes import IdList, PathId
+from kitdesk.domain.common import Page
 from kitdesk.domain.patients import service
 from kitdesk.domain.patients.schemas import (
     PatientCreate,
@@ -24,11 +24,12 @@ from kitdesk.domain.patients.schemas import (
 router = APIRouter(prefix="/api/v3/patient", tags=["patients"])
 
 
-
 @router.post(
     "", status_code=201, response_model=PatientRead, responses=error_responses(400, 401, 409)
 )
-async def create_patient(body: PatientCreate, session: SessionDep, caller: CallerDep) -> PatientRead:
+async def create_patient(
+    body: PatientCreate, session: SessionDep, caller: CallerDep
+) -> PatientRead:
     """Create a patient."""
     patient = await service.create_patient(session, account_id=caller.account_id, data=body)
     return service.to_read(patient)
@@ -39,8 +40,10 @@ async def list_patients(
     session: SessionDep,
     caller: CallerDep,
     paging: PageDep,
-    id: Annotated[list[int], Query(description="Only these patient ids (repeatable).")] = [],  # noqa: A002
-    site_id: Annotated[list[int], Query(alias="siteId", description="Only patients of these sites.")] = [],
+    id: Annotated[IdList, Query(description="Only these patient ids (repeatable).")] = [],
+    site_id: Annotated[
+        IdList, Query(alias="siteId", description="Only patients of these sites.")
+    ] = [],
     external_identifier: Annotated[
         list[str], Query(alias="externalIdentifier", description="Only these external identifiers.")
     ] = [],
@@ -100,7 +103,7 @@ async def get_patient_by_email(
 
 
 @router.get("/{patientId}", response_model=PatientRead, responses=error_responses(400, 401, 404))
-async def get_patient(patientId: PathId, session: SessionDep, caller: CallerDep) -> PatientRead:  # noqa: N803
+async def get_patient(patientId: PathId, session: SessionDep, caller: CallerDep) -> PatientRead:
     """Fetch one patient."""
     patient = await service.get_patient(session, account_id=caller.account_id, patient_id=patientId)
     return service.to_read(patient)
@@ -110,7 +113,10 @@ async def get_patient(patientId: PathId, session: SessionDep, caller: CallerDep)
     "/{patientId}", response_model=PatientRead, responses=error_responses(400, 401, 404, 409)
 )
 async def replace_patient(
-    patientId: PathId, body: PatientUpdate, session: SessionDep, caller: CallerDep  # noqa: N803
+    patientId: PathId,
+    body: PatientUpdate,
+    session: SessionDep,
+    caller: CallerDep,
 ) -> PatientRead:
     """Overwrite a patient: absent optional fields are cleared."""
     patient = await service.replace_patient(
@@ -123,7 +129,10 @@ async def replace_patient(
     "/{patientId}", response_model=PatientRead, responses=error_responses(400, 401, 404, 409)
 )
 async def patch_patient(
-    patientId: PathId, body: PatientPatch, session: SessionDep, caller: CallerDep  # noqa: N803
+    patientId: PathId,
+    body: PatientPatch,
+    session: SessionDep,
+    caller: CallerDep,
 ) -> PatientRead:
     """Change only the fields present in the body."""
     patient = await service.patch_patient(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from kitdesk.api.deps import CallerDep, PageDep, SessionDep
 from kitdesk.api.problems import error_responses
-from kitdesk.api.routes import PathId
+from kitdesk.api.routes import IdList, PathId
 from kitdesk.domain.common import Page
 from kitdesk.domain.sites import service
 from kitdesk.domain.sites.schemas import SiteCreate, SitePatch, SiteRead, SiteUpdate
@@ -28,7 +28,7 @@ async def list_sites(
     session: SessionDep,
     caller: CallerDep,
     paging: PageDep,
-    id: Annotated[list[int], Query(description="Only these site ids (repeatable).")] = [],  # noqa: A002
+    id: Annotated[IdList, Query(description="Only these site ids (repeatable).")] = [],
     name: Annotated[str | None, Query(description="Case-insensitive part of the name.")] = None,
     active: bool | None = None,
 ) -> Page[SiteRead]:
@@ -40,7 +40,7 @@ async def list_sites(
 
 
 @router.get("/{siteId}", response_model=SiteRead, responses=error_responses(400, 401, 404))
-async def get_site(siteId: PathId, session: SessionDep, caller: CallerDep) -> SiteRead:  # noqa: N803
+async def get_site(siteId: PathId, session: SessionDep, caller: CallerDep) -> SiteRead:
     """Fetch one site."""
     return service.to_read(
         await service.get_site(session, account_id=caller.account_id, site_id=siteId)
@@ -49,7 +49,10 @@ async def get_site(siteId: PathId, session: SessionDep, caller: CallerDep) -> Si
 
 @router.put("/{siteId}", response_model=SiteRead, responses=error_responses(400, 401, 404))
 async def replace_site(
-    siteId: PathId, body: SiteUpdate, session: SessionDep, caller: CallerDep  # noqa: N803
+    siteId: PathId,
+    body: SiteUpdate,
+    session: SessionDep,
+    caller: CallerDep,
 ) -> SiteRead:
     """Overwrite a site: absent optional fields are cleared."""
     site = await service.replace_site(
@@ -60,7 +63,10 @@ async def replace_site(
 
 @router.patch("/{siteId}", response_model=SiteRead, responses=error_responses(400, 401, 404))
 async def patch_site(
-    siteId: PathId, body: SitePatch, session: SessionDep, caller: CallerDep  # noqa: N803
+    siteId: PathId,
+    body: SitePatch,
+    session: SessionDep,
+    caller: CallerDep,
 ) -> SiteRead:
     """Change only the fields present in the body."""
     site = await service.patch_site(

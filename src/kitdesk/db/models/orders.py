@@ -17,9 +17,7 @@ class Order(Base):
 
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint(
-            "(patient_id IS NULL) <> (site_id IS NULL)", name="exactly_one_recipient"
-        ),
+        CheckConstraint("(patient_id IS NULL) <> (site_id IS NULL)", name="exactly_one_recipient"),
         Index("ix_orders_account_id_id", "account_id", "id"),
         Index("ix_orders_account_id_current_status", "account_id", "current_status"),
         Index("ix_orders_account_id_created_at", "account_id", "created_at"),

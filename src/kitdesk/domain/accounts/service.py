@@ -152,9 +152,17 @@ async def authenticate(session: AsyncSession, secret: str | None) -> Caller:
     digest = hash_key(secret)
     row = (
         await session.execute(
-            select(ApiKey.id, ApiKey.account_id, ApiKey.prefix, ApiKey.key_hash,
-                   ApiKey.expires_at, ApiKey.deactivated_at, ApiKey.last_used_at,
-                   Account.kind, Account.active)
+            select(
+                ApiKey.id,
+                ApiKey.account_id,
+                ApiKey.prefix,
+                ApiKey.key_hash,
+                ApiKey.expires_at,
+                ApiKey.deactivated_at,
+                ApiKey.last_used_at,
+                Account.kind,
+                Account.active,
+            )
             .join(Account, Account.id == ApiKey.account_id)
             .where(ApiKey.key_hash == digest)
         )

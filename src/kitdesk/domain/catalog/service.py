@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,10 +41,10 @@ def item_read(item: Item) -> ItemRead:
         sku=item.sku,
         manufacturer=ManufacturerRead(id=maker.id, name=maker.name) if maker else None,
         orderable=item.orderable,
-        device_identifier_type=item.device_identifier_type,  # type: ignore[arg-type]
+        device_identifier_type=item.device_identifier_type,
         item_class=item.item_class,
         item_class_type=item.item_class_type,
-        size=item.size,  # type: ignore[arg-type]
+        size=item.size,
         reading_type=item.reading_type,
         dimensions=item.dimensions,
     )
@@ -56,23 +57,25 @@ def kit_read(kit: Kit) -> KitRead:
         name=kit.name,
         archived=kit.archived,
         loaner=kit.loaner,
-        kit_items=[KitItemRead(item=item_read(line.item), count=line.count) for line in kit.kit_items],
+        kit_items=[
+            KitItemRead(item=item_read(line.item), count=line.count) for line in kit.kit_items
+        ],
     )
 
 
-def kit_loader() -> tuple[object, ...]:
+def kit_loader() -> tuple[Any, ...]:
     """Loader options that bring a kit's lines and items in a fixed number of queries."""
     return (selectinload(Kit.kit_items).joinedload(KitItem.item),)
 
 
-def _in_catalog(account_id: int) -> Select[tuple[Item]]:
+def _in_catalog(account_id: int) -> Select[Item]:
     return select(Item).join(
         CatalogEntry,
         (CatalogEntry.item_id == Item.id) & (CatalogEntry.account_id == account_id),
     )
 
 
-def _visible_kits(account_id: int) -> Select[tuple[Kit]]:
+def _visible_kits(account_id: int) -> Select[Kit]:
     return select(Kit).where(or_(Kit.account_id == account_id, Kit.account_id.is_(None)))
 
 
@@ -135,7 +138,9 @@ async def create_item(
     """Add an item to the global catalog."""
     maker = None
     if data.manufacturer:
-        maker = await session.scalar(select(Manufacturer).where(Manufacturer.name == data.manufacturer))
+        maker = await session.scalar(
+            select(Manufacturer).where(Manufacturer.name == data.manufacturer)
+        )
         if maker is None:
             maker = Manufacturer(name=data.manufacturer)
             session.add(maker)

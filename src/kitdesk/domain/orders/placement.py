@@ -86,8 +86,11 @@ def _check_shape(data: OrderCreate, p: _Problems) -> None:
         p.add("order_content_required", MSG_CONTENT, "orderItems")
     for name in ("return_devices", "return_items", "return_packed_kits"):
         if getattr(data, name) is not None:
-            camel = {"return_devices": "returnDevices", "return_items": "returnItems",
-                     "return_packed_kits": "returnPackedKits"}[name]
+            camel = {
+                "return_devices": "returnDevices",
+                "return_items": "returnItems",
+                "return_packed_kits": "returnPackedKits",
+            }[name]
             p.add("returns_not_supported", "return content is not supported yet", camel)
     _no_duplicates([line.item.id for line in data.order_items or []], "orderItems", "item", p)
     _no_duplicates([line.kit.id for line in data.order_kits or []], "orderKits", "kit", p)
@@ -129,7 +132,10 @@ async def _resolve(
     if item_ids:
         rows = await session.scalars(
             select(Item)
-            .join(CatalogEntry, (CatalogEntry.item_id == Item.id) & (CatalogEntry.account_id == account_id))
+            .join(
+                CatalogEntry,
+                (CatalogEntry.item_id == Item.id) & (CatalogEntry.account_id == account_id),
+            )
             .where(Item.id.in_(item_ids))
         )
         r.items = {i.id: i for i in rows}
@@ -157,8 +163,12 @@ def _check_rules(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
         p.add("site_inactive", f"site {r.site.id} is not active", "site.id")
     for n, line in enumerate(data.order_items or []):
         if not r.items[line.item.id].orderable:
-            p.add("non_orderable_items", MSG_NON_ORDERABLE, f"orderItems[{n}].item.id",
-                  f"item {line.item.id} is not orderable")
+            p.add(
+                "non_orderable_items",
+                MSG_NON_ORDERABLE,
+                f"orderItems[{n}].item.id",
+                f"item {line.item.id} is not orderable",
+            )
     loaners: list[int] = []
     for n, kline in enumerate(data.order_kits or []):
         kit = r.kits[kline.kit.id]
@@ -167,8 +177,12 @@ def _check_rules(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
             p.add("kit_archived", f"kit {kit.id} is archived", f"{where}.kit.id")
         for entry in kit.kit_items:
             if not entry.item.orderable:
-                p.add("item_not_orderable", "item_not_orderable", f"{where}.kit.id",
-                      f"kit {kit.id} contains item {entry.item.id}, which is not orderable")
+                p.add(
+                    "item_not_orderable",
+                    "item_not_orderable",
+                    f"{where}.kit.id",
+                    f"kit {kit.id} contains item {entry.item.id}, which is not orderable",
+                )
         if kit.loaner:
             loaners.append(n)
             if kline.count > 1:

@@ -60,9 +60,11 @@ def to_read(order: Order) -> OrderRead:
         patient=patient_read(order.patient) if order.patient else None,
         site=site_read(order.site) if order.site else None,
         current_status=Status(order.current_status),
-        shipping_option=order.shipping_option,  # type: ignore[arg-type]
+        shipping_option=order.shipping_option,
         email_label=order.email_label,
-        order_items=[OrderItemRead(item=item_read(i.item), count=i.count) for i in order.order_items],
+        order_items=[
+            OrderItemRead(item=item_read(i.item), count=i.count) for i in order.order_items
+        ],
         order_kits=[OrderKitRead(kit=kit_read(k.kit), count=k.count) for k in order.order_kits],
         order_notes=[
             OrderNoteRead(note=n.note, created_at=n.created_at) for n in order.order_notes
@@ -110,14 +112,21 @@ async def list_orders(
         [column.desc(), Order.id.desc()] if page.sort_descending else [column.asc(), Order.id.asc()]
     )
     rows = (
-        await session.scalars(
-            query.options(*order_loader()).order_by(*order_by).offset(page.offset).limit(page.size)
+        (
+            await session.scalars(
+                query.options(*order_loader())
+                .order_by(*order_by)
+                .offset(page.offset)
+                .limit(page.size)
+            )
         )
-    ).unique().all()
+        .unique()
+        .all()
+    )
     return make_page([to_read(o) for o in rows], request=page, total=total)
 
 
-def _filtered(query: Select[tuple[Order]], f: OrderFilters) -> Select[tuple[Order]]:
+def _filtered(query: Select[Order], f: OrderFilters) -> Select[Order]:
     if f.ids:
         query = query.where(Order.id.in_(f.ids))
     if f.patient_ids:

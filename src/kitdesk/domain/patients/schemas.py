@@ -68,7 +68,7 @@ class PatientUpdate(PatientCreate):
 
 
 class PatientPatch(InputModel):
-    """Fields of a patient to change (PATCH). Absent fields stay; ``null`` clears an optional one."""
+    """Fields of a patient to change (PATCH): absent fields stay, ``null`` clears optional ones."""
 
     first_name: Name | None = None
     last_name: Name | None = None

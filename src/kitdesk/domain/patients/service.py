@@ -9,10 +9,17 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from kitdesk.db.models import Patient
-from kitdesk.domain.common import Page, to_camel, PageRequest, make_page, read_address, write_address
+from kitdesk.domain.common import (
+    Page,
+    PageRequest,
+    make_page,
+    read_address,
+    to_camel,
+    write_address,
+)
 from kitdesk.domain.patients.schemas import PatientCreate, PatientPatch, PatientRead, PatientSort
 from kitdesk.domain.sites.schemas import SiteSummary
 from kitdesk.domain.sites.service import resolve_site
@@ -51,7 +58,7 @@ def to_read(patient: Patient) -> PatientRead:
         phone_number=patient.phone_number,
         archived=patient.archived,
         enrolled=patient.enrolled,
-        sex=patient.sex,  # type: ignore[arg-type]
+        sex=patient.sex,
         address=read_address(patient),
         site=SiteSummary(id=site.id, name=site.name, active=site.active) if site else None,
         created_at=patient.created_at,
@@ -59,12 +66,8 @@ def to_read(patient: Patient) -> PatientRead:
     )
 
 
-def _base(account_id: int) -> Select[tuple[Patient]]:
-    return (
-        select(Patient)
-        .options(joinedload(Patient.site))
-        .where(Patient.account_id == account_id)
-    )
+def _base(account_id: int) -> Select[Patient]:
+    return select(Patient).options(joinedload(Patient.site)).where(Patient.account_id == account_id)
 
 
 async def get_patient(session: AsyncSession, *, account_id: int, patient_id: int) -> Patient:
@@ -114,9 +117,7 @@ async def get_by_email(session: AsyncSession, *, account_id: int, email: str) ->
     return patient
 
 
-async def create_patient(
-    session: AsyncSession, *, account_id: int, data: PatientCreate
-) -> Patient:
+async def create_patient(session: AsyncSession, *, account_id: int, data: PatientCreate) -> Patient:
     """Create a patient for the account."""
     patient = Patient(account_id=account_id)
     await _apply_full(session, patient, data)
@@ -159,8 +160,15 @@ async def patch_patient(
     if "address" in changes:
         write_address(patient, changes["address"], merge=changes["address"] is not None)
     for key in (
-        "first_name", "last_name", "external_identifier", "date_of_birth", "email",
-        "phone_number", "archived", "enrolled", "sex",
+        "first_name",
+        "last_name",
+        "external_identifier",
+        "date_of_birth",
+        "email",
+        "phone_number",
+        "archived",
+        "enrolled",
+        "sex",
     ):
         if key in changes:
             setattr(patient, key, changes[key])
@@ -179,15 +187,16 @@ async def list_patients(
     """One page of the account's patients."""
     query = _filtered(select(Patient).where(Patient.account_id == account_id), filters)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column = {
+    column: InstrumentedAttribute[Any] = {
         "firstName": Patient.first_name,
         "lastName": Patient.last_name,
         "patientId": Patient.id,
     }[sort]
-    if page.sort_descending:
-        order = [column.desc(), Patient.id.desc()]
-    else:
-        order = [column.asc(), Patient.id.asc()]
+    order = (
+        [column.desc(), Patient.id.desc()]
+        if page.sort_descending
+        else [column.asc(), Patient.id.asc()]
+    )
     rows = (
         await session.scalars(
             query.options(joinedload(Patient.site))
@@ -199,7 +208,7 @@ async def list_patients(
     return make_page([to_read(p) for p in rows], request=page, total=total)
 
 
-def _filtered(query: Select[tuple[Patient]], f: PatientFilters) -> Select[tuple[Patient]]:
+def _filtered(query: Select[Patient], f: PatientFilters) -> Select[Patient]:
     if f.ids:
         query = query.where(Patient.id.in_(f.ids))
     if f.site_ids:

@@ -8,7 +8,14 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db.models import Site
-from kitdesk.domain.common import Page, to_camel, PageRequest, make_page, read_address, write_address
+from kitdesk.domain.common import (
+    Page,
+    PageRequest,
+    make_page,
+    read_address,
+    to_camel,
+    write_address,
+)
 from kitdesk.domain.sites.schemas import SiteCreate, SitePatch, SiteRead, SiteUpdate
 from kitdesk.errors import FieldError, Invalid, not_found
 
@@ -115,7 +122,7 @@ async def list_sites(
     return make_page([to_read(s) for s in rows], request=page, total=total)
 
 
-def _filtered(query: Select[tuple[Site]], filters: SiteFilters) -> Select[tuple[Site]]:
+def _filtered(query: Select[Site], filters: SiteFilters) -> Select[Site]:
     if filters.ids:
         query = query.where(Site.id.in_(filters.ids))
     if filters.name is not None:
