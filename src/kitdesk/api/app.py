@@ -89,11 +89,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(_problem_schemas())
+            _replace_422_with_400(schema)
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _replace_422_with_400(schema: dict[str, Any]) -> None:
+    """Kitdesk answers invalid input with 400 problem+json, never FastAPI's default 422."""
+    bad_request = problems.error_responses(400)[400]
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", bad_request)
 
 
 def _problem_schemas() -> dict[str, Any]:
