@@ -23,13 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.api.app import create_app
 from kitdesk.db.base import Base
-from kitdesk.db.engine import create_engine, session_scope
+from kitdesk.db.engine import create_engine, create_session_factory, session_scope
 from kitdesk.db.migrate import upgrade
 from kitdesk.domain import demo
 from kitdesk.settings import Settings
 
 T = TypeVar("T")
 PG_URL_ENV = "KITDESK_TEST_DATABASE_URL"
+# Demo stock per serialized item in tests: four of the guide's orders take 120.
+TEST_DEVICES_PER_ITEM = 200
 
 
 def backends() -> list[str]:
@@ -61,39 +63,120 @@ async def _migrate(url: str) -> None:
         await engine.dispose()
 
 
+TEST_KEYS = demo.DemoKeys(
+    customer="kd_test0demo0customer0key000000000000000000001",
+    other_customer="kd_test0other0customer0key00000000000000000002",
+    operator="kd_test0operator0key0000000000000000000000003",
+)
+
+
+async def _load_demo(url: str) -> None:
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with session_scope(create_session_factory(engine)) as session:
+            await demo.load(
+                session,
+                devices_per_item=TEST_DEVICES_PER_ITEM,
+                customer_key=TEST_KEYS.customer,
+                other_customer_key=TEST_KEYS.other_customer,
+                operator_key=TEST_KEYS.operator,
+            )
+    finally:
+        await engine.dispose()
+
+
+Rows = dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Templates:
+    """Per backend: how to get an empty or a demo-loaded database quickly for each test.
+
+    SQLite: two migrated files to copy. PostgreSQL: one database, reset by deleting every row
+    (far faster than TRUNCATE on small tables) and, for demo tests, re-inserting a snapshot.
+    """
+
+    backend: str
+    empty: str
+    demo: str
+    demo_rows: Rows = field(default_factory=dict)
+
+
+async def _snapshot(url: str) -> Rows:
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.connect() as conn:
+            return {
+                t.name: [dict(r._mapping) for r in await conn.execute(t.select())]
+                for t in Base.metadata.sorted_tables
+            }
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def migrated_template(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A migrated database per backend: an SQLite file to copy, or the PostgreSQL URL."""
+def templates(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    """Migrated databases per backend, built once per test session."""
     if backend == "postgresql":
         url = os.environ[PG_URL_ENV]
         asyncio.run(_reset_postgres(url))
-        return url
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    asyncio.run(_migrate(f"sqlite:///{path}"))
-    return str(path)
+        asyncio.run(_load_demo(url))
+        rows = asyncio.run(_snapshot(url))
+        return Templates(backend=backend, empty=url, demo=url, demo_rows=rows)
+    folder = tmp_path_factory.mktemp("template")
+    empty, loaded = folder / "empty.db", folder / "demo.db"
+    asyncio.run(_migrate(f"sqlite:///{empty}"))
+    shutil.copyfile(empty, loaded)
+    asyncio.run(_load_demo(f"sqlite:///{loaded}"))
+    return Templates(backend=backend, empty=str(empty), demo=str(loaded))
 
 
-TABLES = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+async def _restore_postgres(url: str, rows: Rows) -> None:
+    engine = create_engine(Settings(database_url=url))
+    tables = list(reversed(Base.metadata.sorted_tables))
+    try:
+        async with engine.begin() as conn:
+            # asyncpg's simple-query protocol runs the whole batch in one round trip.
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute(  # type: ignore[union-attr]
+                "; ".join(f"DELETE FROM {t.name}" for t in tables)
+            )
+            for table in Base.metadata.sorted_tables:
+                if rows.get(table.name):
+                    await conn.execute(table.insert(), rows[table.name])
+            serial = [
+                t.name
+                for t in Base.metadata.sorted_tables
+                if list(t.primary_key.columns.keys()) == ["id"]
+            ]
+            await conn.exec_driver_sql(
+                "SELECT "
+                + ", ".join(
+                    f"setval(pg_get_serial_sequence('{name}', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
+                    for name in serial
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+def _fresh_database(templates: Templates, tmp_path: Path, *, with_demo: bool) -> str:
+    if templates.backend == "sqlite":
+        path = tmp_path / "kitdesk.db"
+        shutil.copyfile(templates.demo if with_demo else templates.empty, path)
+        return f"sqlite:///{path}"
+    asyncio.run(_restore_postgres(templates.empty, templates.demo_rows if with_demo else {}))
+    return templates.empty
 
 
 @pytest.fixture
-def database_url(backend: str, migrated_template: str, tmp_path: Path) -> str:
+def database_url(templates: Templates, tmp_path: Path) -> str:
     """A migrated, empty database for one test."""
-    if backend == "sqlite":
-        path = tmp_path / "kitdesk.db"
-        shutil.copyfile(migrated_template, path)
-        return f"sqlite:///{path}"
+    return _fresh_database(templates, tmp_path, with_demo=False)
 
-    async def truncate() -> None:
-        engine = create_engine(Settings(database_url=migrated_template))
-        try:
-            async with engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-        finally:
-            await engine.dispose()
 
-    asyncio.run(truncate())
-    return migrated_template
+DEMO_FIXTURES = ("demo_keys", "key", "other_key")
 
 
 @dataclass
@@ -158,8 +241,14 @@ class Api:
 
 
 @pytest.fixture
-def api(database_url: str) -> Iterator[Api]:
-    """The Kitdesk app on a fresh database, driven in-process."""
+def api(request: pytest.FixtureRequest, templates: Templates, tmp_path: Path) -> Iterator[Api]:
+    """The Kitdesk app on a fresh database, driven in-process.
+
+    The database holds the demo data when the test also asks for ``demo_keys``, ``key`` or
+    ``other_key``, and is empty otherwise.
+    """
+    with_demo = any(name in request.fixturenames for name in DEMO_FIXTURES)
+    database_url = _fresh_database(templates, tmp_path, with_demo=with_demo)
     app = create_app(Settings(database_url=database_url))
     counter = QueryCounter()
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -177,8 +266,8 @@ def api(database_url: str) -> Iterator[Api]:
 
 @pytest.fixture
 def demo_keys(api: Api) -> demo.DemoKeys:
-    """Load the demo data; returns the keys of both demo customers and the operator."""
-    return api.call(lambda s: demo.load(s))
+    """The keys of both demo customers and the operator (the api's database holds the demo)."""
+    return TEST_KEYS
 
 
 @pytest.fixture

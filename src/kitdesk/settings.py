@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./kitdesk.db"
@@ -25,6 +25,51 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_echo: bool = False
     log_level: str = "info"
+
+    # Webhooks (see docs/webhooks.md).
+    webhook_allow_private_urls: bool = Field(
+        default=False,
+        description="Accept and deliver to webhook URLs on loopback, private, link-local or other "
+        "non-public addresses. For tests and closed networks only.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Longest one delivery attempt may take, in total."
+    )
+    webhook_retry_schedule_seconds: list[int] = Field(
+        default=[15 * 60, 30 * 60, 60 * 60],
+        description="Delay before each retry after a failed attempt; when used up, the "
+        "delivery is given up. JSON list in the environment, e.g. [900,1800,3600].",
+    )
+    webhook_worker_batch_size: int = Field(
+        default=20, ge=1, le=500, description="Deliveries one worker claims and sends at once."
+    )
+    webhook_worker_poll_seconds: float = Field(
+        default=2.0, gt=0, le=3600, description="How long an idle worker waits between polls."
+    )
+    webhook_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a claimed delivery stays reserved for the worker that claimed it; "
+        "must exceed webhook_timeout_seconds so no attempt is sent twice at once.",
+    )
+    webhook_worker_in_process: bool = Field(
+        default=False,
+        description="Run the webhook worker inside the API server (for the embedded SQLite "
+        "deployment; production runs `kitdesk worker` processes instead).",
+    )
+
+    @field_validator("webhook_retry_schedule_seconds")
+    @classmethod
+    def _schedule_is_sane(cls, value: list[int]) -> list[int]:
+        if len(value) > 50 or any(not 0 <= s <= 7 * 24 * 3600 for s in value):
+            raise ValueError("at most 50 delays, each between 0 and 604800 seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError("webhook_lease_seconds must exceed webhook_timeout_seconds")
+        return self
 
 
 def async_database_url(url: str) -> str:

@@ -71,4 +71,6 @@ def test_every_api_operation_documents_its_errors_as_problem_json(api: Api) -> N
 def test_openapi_declares_the_api_key_header(api: Api) -> None:
     doc = api.get("/openapi.json").json()
     schemes = doc["components"]["securitySchemes"]
-    assert any(s.get("name") == "Impilo-API-Key" and s.get("in") == "header" for s in schemes.values())
+    assert any(
+        s.get("name") == "Impilo-API-Key" and s.get("in") == "header" for s in schemes.values()
+    )

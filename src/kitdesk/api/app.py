@@ -12,8 +12,21 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kitdesk.api import problems
-from kitdesk.api.routes import catalog, health, orders, patients, sites
+from kitdesk.api.routes import (
+    catalog,
+    devices,
+    health,
+    ops,
+    ops_returns,
+    orders,
+    patients,
+    returns,
+    sites,
+    webhook_logs,
+    webhooks,
+)
 from kitdesk.db.engine import create_engine, create_session_factory
+from kitdesk.domain.webhooks.worker import in_process_worker
 from kitdesk.settings import Settings
 
 DESCRIPTION = """
@@ -63,7 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
         try:
-            yield
+            async with in_process_worker(settings, engine):
+                yield
         finally:
             await engine.dispose()
 
@@ -75,7 +89,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
-    for module in (health, patients, sites, catalog, orders):
+    for module in (
+        health,
+        patients,
+        sites,
+        catalog,
+        orders,
+        devices,
+        returns,
+        ops,
+        ops_returns,
+        webhook_logs,  # before webhooks: /webhook/logs is not a webhook id
+        webhooks,
+    ):
         app.include_router(module.router)
     app.add_middleware(RequestIdMiddleware)
 

@@ -28,10 +28,12 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
-async def _caller(
-    session: SessionDep, key: Annotated[str | None, Depends(api_key_scheme)]
-) -> Caller:
-    return await authenticate(session, key)
+async def _caller(request: Request, key: Annotated[str | None, Depends(api_key_scheme)]) -> Caller:
+    # A short transaction of its own, before the request's: the key's last use is recorded even
+    # when the request then fails and rolls back, and the key's row is not kept locked while a
+    # long request runs (which would queue every other request made with the same key).
+    async with session_scope(request.app.state.session_factory) as session:
+        return await authenticate(session, key)
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]

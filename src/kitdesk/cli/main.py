@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from kitdesk.cli.runtime import run_in_transaction
+from kitdesk.cli.runtime import fail, parse, run, run_in_transaction
 from kitdesk.db.engine import create_engine, create_session_factory, session_scope
 from kitdesk.db.migrate import upgrade
 from kitdesk.domain import demo
 from kitdesk.domain.accounts import service as accounts
 from kitdesk.domain.catalog import service as catalog
-from kitdesk.domain.catalog.schemas import ItemCreate, ItemRef, KitCreate, KitLineIn
+from kitdesk.domain.catalog.schemas import ItemCreate, KitCreate, KitLineIn
+from kitdesk.domain.common import MAX_ID
 from kitdesk.settings import Settings
+
+# Longest key lifetime --expires-in-days accepts (a hundred years).
+MAX_KEY_DAYS = 36_500
+KIT_LINE = re.compile(r"([0-9]+)(?::([0-9]+))?")
 
 app = typer.Typer(help="Kitdesk: order management for RPM device logistics.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Customer and operator accounts.", no_args_is_help=True)
@@ -39,7 +44,7 @@ def _migrate(settings: Settings) -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(main())
+    run(main)
 
 
 def _load_demo(settings: Settings) -> demo.DemoKeys | None:
@@ -53,7 +58,7 @@ def _load_demo(settings: Settings) -> demo.DemoKeys | None:
         finally:
             await engine.dispose()
 
-    return asyncio.run(main())
+    return run(main)
 
 
 def _print_demo_keys(keys: demo.DemoKeys) -> None:
@@ -79,8 +84,7 @@ def load_demo() -> None:
     _migrate(settings)
     keys = _load_demo(settings)
     if keys is None:
-        typer.echo("the database already holds data; demo data not loaded", err=True)
-        raise typer.Exit(1)
+        fail("the database already holds data; demo data not loaded", 1)
     _print_demo_keys(keys)
 
 
@@ -140,15 +144,17 @@ def accounts_list() -> None:
 
 @keys_app.command("create")
 def keys_create(
-    account: Annotated[int, typer.Option(help="Account id.")],
+    account: Annotated[int, typer.Option(help="Account id.", min=1, max=MAX_ID)],
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
     expires_in_days: Annotated[
-        int | None, typer.Option(help="Expire after this many days.")
+        int | None, typer.Option(help=f"Expire after this many days (1 to {MAX_KEY_DAYS}).")
     ] = None,
 ) -> None:
     """Issue an API key; it is printed once and never again."""
     expires = None
     if expires_in_days is not None:
+        if not 1 <= expires_in_days <= MAX_KEY_DAYS:
+            fail(f"--expires-in-days must be between 1 and {MAX_KEY_DAYS}", 2)
         expires = datetime.now(UTC) + timedelta(days=expires_in_days)
     issued = run_in_transaction(
         lambda s: accounts.create_key(s, account_id=account, name=name, expires_at=expires)
@@ -159,7 +165,9 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(
-    account: Annotated[int | None, typer.Option(help="Only this account's keys.")] = None,
+    account: Annotated[
+        int | None, typer.Option(help="Only this account's keys.", min=1, max=MAX_ID)
+    ] = None,
 ) -> None:
     """List keys by prefix, with expiry, state and last use."""
     for k in run_in_transaction(lambda s: accounts.list_keys(s, account_id=account)):
@@ -173,7 +181,7 @@ def keys_list(
 
 
 @keys_app.command("deactivate")
-def keys_deactivate(key_id: int) -> None:
+def keys_deactivate(key_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)]) -> None:
     """Deactivate a key: requests with it get 401 from now on."""
     key = run_in_transaction(lambda s: accounts.deactivate_key(s, key_id=key_id))
     typer.echo(f"key {key.id} ({key.prefix}...) deactivated")
@@ -197,7 +205,8 @@ def items_create(
     orderable: Annotated[bool, typer.Option("--orderable/--not-orderable")] = True,
 ) -> None:
     """Add an item to the global catalog."""
-    data = ItemCreate.model_validate(
+    data = parse(
+        ItemCreate,
         {
             "name": name,
             "model": model,
@@ -205,7 +214,14 @@ def items_create(
             "manufacturer": manufacturer,
             "deviceIdentifierType": identifier_type,
             "orderable": orderable,
-        }
+        },
+        names={
+            "name": "NAME",
+            "model": "--model",
+            "sku": "--sku",
+            "manufacturer": "--manufacturer",
+            "deviceIdentifierType": "--identifier-type",
+        },
     )
     item = run_in_transaction(lambda s: catalog.create_item(s, data=data))
     typer.echo(f"item {item.id} created (sku {item.sku})")
@@ -221,7 +237,10 @@ def items_list() -> None:
 
 
 @items_app.command("set-orderable")
-def items_set_orderable(item_id: int, orderable: Annotated[bool, typer.Argument()]) -> None:
+def items_set_orderable(
+    item_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)],
+    orderable: Annotated[bool, typer.Argument()],
+) -> None:
     """Approve an item for ordering (true) or withdraw it (false)."""
     run_in_transaction(
         lambda s: catalog.set_item_orderable(s, item_id=item_id, orderable=orderable)
@@ -239,16 +258,31 @@ def kits_create(
     ] = None,
 ) -> None:
     """Create a kit from existing items."""
-    lines = []
-    for spec in item:
-        ident, _, count = spec.partition(":")
-        if not ident.isdigit() or not (count or "1").isdigit():
-            typer.echo(f"error: --item takes ITEM_ID:COUNT, got {spec!r}", err=True)
-            raise typer.Exit(2)
-        lines.append(KitLineIn(item=ItemRef(id=int(ident)), count=int(count or "1")))
-    data = KitCreate(name=name, kit_items=lines, loaner=loaner, account_id=account)
+    data = parse(
+        KitCreate,
+        {
+            "name": name,
+            "kitItems": [_kit_line(spec) for spec in item],
+            "loaner": loaner,
+            "accountId": account,
+        },
+        names={"name": "NAME", "kitItems": "--item", "accountId": "--account"},
+    )
     kit = run_in_transaction(lambda s: catalog.create_kit(s, data=data))
     typer.echo(f"kit {kit.id} created")
+
+
+def _kit_line(spec: str) -> KitLineIn:
+    """One ``--item ITEM_ID[:COUNT]`` of a new kit (the count defaults to 1)."""
+    match = KIT_LINE.fullmatch(spec)
+    if match is None:
+        fail(f"--item takes ITEM_ID:COUNT, got {spec!r}", 2)
+    ident, count = match.groups()
+    return parse(
+        KitLineIn,
+        {"item": {"id": int(ident)}, "count": int(count or "1")},
+        names={"item": f"item id in --item {spec}", "count": f"count in --item {spec}"},
+    )
 
 
 @kits_app.command("list")
@@ -263,7 +297,8 @@ def kits_list() -> None:
 
 @kits_app.command("archive")
 def kits_archive(
-    kit_id: int, undo: Annotated[bool, typer.Option(help="Bring the kit back.")] = False
+    kit_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)],
+    undo: Annotated[bool, typer.Option(help="Bring the kit back.")] = False,
 ) -> None:
     """Archive a kit so it can no longer be ordered."""
     run_in_transaction(lambda s: catalog.set_kit_archived(s, kit_id=kit_id, archived=not undo))
@@ -272,8 +307,8 @@ def kits_archive(
 
 @catalog_app.command("grant")
 def catalog_grant(
-    account: Annotated[int, typer.Option(help="Customer account id.")],
-    item_ids: Annotated[list[int], typer.Argument(help="Item ids to grant.")],
+    account: Annotated[int, typer.Option(help="Customer account id.", min=1, max=MAX_ID)],
+    item_ids: Annotated[list[int], typer.Argument(help="Item ids to grant.", min=1, max=MAX_ID)],
 ) -> None:
     """Put items in a customer's catalog."""
     added = run_in_transaction(

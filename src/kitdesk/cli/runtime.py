@@ -1,12 +1,14 @@
-"""Running one service call from the command line: one transaction, errors as exit codes."""
+"""Service code run from the command line: one transaction, errors as one line and an exit code."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db.engine import create_engine, create_session_factory, session_scope
@@ -14,6 +16,7 @@ from kitdesk.errors import Conflict, DomainError, Invalid, InvalidState, NotFoun
 from kitdesk.settings import Settings
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 EXIT_CODES: dict[type[DomainError], int] = {
     Invalid: 2,
@@ -21,6 +24,36 @@ EXIT_CODES: dict[type[DomainError], int] = {
     Conflict: 4,
     InvalidState: 4,
 }
+# Anything else that stops a command: the database is unreachable, not migrated, refuses a value.
+EXIT_FAILURE = 1
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print ``error: message`` as one line on stderr and exit with ``code``."""
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
+
+
+def _domain_message(exc: DomainError) -> str:
+    details = "; ".join(e.message for e in exc.errors if e.message != exc.message)
+    return f"{exc.message} ({details})" if details else exc.message
+
+
+def _database_message(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return "database error: " + (lines[0] if lines else type(cause).__name__)
+
+
+def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``main`` on a new event loop, turning every expected failure into a one-line error."""
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        code = next((c for cls, c in EXIT_CODES.items() if isinstance(exc, cls)), EXIT_FAILURE)
+        fail(_domain_message(exc), code)
+    except (SQLAlchemyError, OSError) as exc:
+        fail(_database_message(exc), EXIT_FAILURE)
 
 
 def run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -34,11 +67,20 @@ def run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         finally:
             await engine.dispose()
 
+    return run(main)
+
+
+def parse(model: type[M], data: dict[str, Any], *, names: dict[str, str] | None = None) -> M:
+    """Validate command-line input with ``model``; a bad value is a one-line error (exit 2).
+
+    ``names`` maps the model's field names (camelCase) to the options the user typed.
+    """
     try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        for err in exc.errors:
-            typer.echo(f"  {err.field}: {err.message}", err=True)
-        code = next((c for cls, c in EXIT_CODES.items() if isinstance(exc, cls)), 1)
-        raise typer.Exit(code) from None
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            where = (names or {}).get(field, field)
+            problems.append(f"{where}: {err['msg']}" if where else err["msg"])
+        fail("invalid input: " + "; ".join(problems), 2)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+)
 from pydantic.alias_generators import to_camel
+
+from kitdesk.errors import FieldError, Invalid
 
 MAX_ID = 2**63 - 1
 MAX_PAGE_SIZE = 250
@@ -21,20 +32,43 @@ def _no_control_chars(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    # Pydantic would also take numbers (as Unix timestamps) and midnight datetimes; a calendar
+    # date is only ever "YYYY-MM-DD" on the wire.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 Count = Annotated[StrictInt, Field(ge=1, le=100_000)]
 
 
 _Clean = AfterValidator(_no_control_chars)
-# Bounded strings without NUL characters, named by their limits.
-Name = Annotated[str, Field(min_length=1, max_length=200, strict=True), _Clean]
+_Filled = AfterValidator(_not_blank)
+# Bounded strings without NUL characters, named by their limits. Those with a minimum length are
+# required values, so whitespace alone does not count either.
+Name = Annotated[str, Field(min_length=1, max_length=200, strict=True), _Clean, _Filled]
 ShortText = Annotated[str, Field(max_length=200, strict=True), _Clean]
-Text100 = Annotated[str, Field(min_length=1, max_length=100, strict=True), _Clean]
-Text32 = Annotated[str, Field(min_length=1, max_length=32, strict=True), _Clean]
+Text100 = Annotated[str, Field(min_length=1, max_length=100, strict=True), _Clean, _Filled]
+Text32 = Annotated[str, Field(min_length=1, max_length=32, strict=True), _Clean, _Filled]
 Phone = Annotated[str, Field(max_length=64, strict=True), _Clean]
 Note = Annotated[str, Field(max_length=500, strict=True), _Clean]
-LongText = Annotated[str, Field(min_length=1, max_length=5000, strict=True), _Clean]
+LongText = Annotated[str, Field(min_length=1, max_length=5000, strict=True), _Clean, _Filled]
 Email = Annotated[str, Field(max_length=320, strict=True), _Clean]
+# A calendar date, accepted only as "YYYY-MM-DD".
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class CamelModel(BaseModel):
@@ -147,12 +181,55 @@ def read_address(row: Any) -> Address | None:
     return Address(**values)
 
 
-def write_address(row: Any, address: dict[str, Any] | None, *, merge: bool = False) -> None:
+REQUIRED_ADDRESS_FIELDS = ("line_one", "city", "state", "zip_code", "country")
+
+
+def write_address(row: Any, address: dict[str, Any] | None) -> None:
     """Store an address (snake_case keys) in a row's ``address_*`` columns."""
     for f in ADDRESS_FIELDS:
-        if merge and (address is None or f not in address):
-            continue
         setattr(row, f"address_{f}", None if address is None else address.get(f))
+
+
+def merged_address(row: Any, changes: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A row's address with a PATCH applied: present fields replace, absent ones stay."""
+    if changes is None:
+        return None
+    current = {f: getattr(row, f"address_{f}") for f in ADDRESS_FIELDS}
+    return current | changes
+
+
+def address_patch_errors(
+    row: Any, changes: dict[str, Any] | None, *, required: bool
+) -> list[FieldError]:
+    """Why an address PATCH cannot apply: the result must be complete, or (if optional) absent."""
+    if changes is None:
+        return [FieldError("address", "cannot be null")] if required else []
+    merged = merged_address(row, changes) or {}
+    if not required and all(v is None for v in merged.values()):
+        return []
+    errors = []
+    for f in REQUIRED_ADDRESS_FIELDS:
+        if f in changes and changes[f] is None:
+            errors.append(FieldError(f"address.{to_camel(f)}", "cannot be null"))
+        elif merged[f] is None:
+            errors.append(FieldError(f"address.{to_camel(f)}", "is required"))
+    return errors
+
+
+def check_body_id(body_id: int | None, path_id: int) -> None:
+    """An ``id`` in a PUT or PATCH body may be left out, but must otherwise match the path."""
+    if body_id is not None and body_id != path_id:
+        raise Invalid(
+            code="id_mismatch",
+            message="id in the body does not match the id in the path",
+            errors=[FieldError("id", "does not match the id in the path")],
+        )
+
+
+def invalid_input(errors: list[FieldError]) -> Invalid:
+    """The 400 for bad fields found by a service, worded like a request validation error."""
+    summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+    return Invalid(code="invalid_request", message=f"invalid request: {summary}", errors=errors)
 
 
 __all__ = [
@@ -161,6 +238,7 @@ __all__ = [
     "AddressPatch",
     "CamelModel",
     "Count",
+    "Day",
     "Id",
     "InputModel",
     "Page",

@@ -5,10 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, text
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitdesk.db.models import Account, Item, Kit, Patient, Site
+from kitdesk.db.base import utcnow
+from kitdesk.db.models import (
+    Account,
+    Device,
+    DeviceEvent,
+    DeviceIdentifier,
+    FulfillmentSite,
+    Item,
+    Kit,
+    Patient,
+    Site,
+    StockLevel,
+)
+from kitdesk.domain.devices.states import DeviceEventType, DeviceStatus
 from kitdesk.domain.accounts import service as accounts
 from kitdesk.domain.catalog import service as catalog
 from kitdesk.domain.catalog.schemas import ItemCreate, ItemRef, KitCreate, KitLineIn
@@ -51,8 +66,21 @@ async def has_data(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(Account)))
 
 
-async def load(session: AsyncSession, *, customer_key: str | None = None) -> DemoKeys:
-    """Load the demo accounts, catalog, sites and patients into an empty database."""
+# Enough stock for dozens of the guide's orders (each takes 30 units of every device).
+DEVICES_PER_ITEM = 1500
+COUNTED_UNITS = 100_000
+
+
+async def load(
+    session: AsyncSession,
+    *,
+    customer_key: str | None = None,
+    devices_per_item: int = DEVICES_PER_ITEM,
+    other_customer_key: str | None = None,
+    operator_key: str | None = None,
+) -> DemoKeys:
+    """Load the demo accounts, catalog, sites, patients and warehouse stock into an empty
+    database."""
     operator = await accounts.create_account(session, name=OPERATOR, kind="operator")
     demo = await accounts.create_account(session, name=DEMO_CUSTOMER)
     other = await accounts.create_account(session, name=OTHER_CUSTOMER)
@@ -85,15 +113,22 @@ async def load(session: AsyncSession, *, customer_key: str | None = None) -> Dem
         )
     _people(session, demo_id=demo.id, other_id=other.id)
     await session.flush()
+    await _stock(session, devices_per_item=devices_per_item)
     await _advance_sequences(session)
     return DemoKeys(
         customer=(
             await accounts.create_key(session, account_id=demo.id, name="demo", secret=customer_key)
         ).secret,
         other_customer=(
-            await accounts.create_key(session, account_id=other.id, name="demo")
+            await accounts.create_key(
+                session, account_id=other.id, name="demo", secret=other_customer_key
+            )
         ).secret,
-        operator=(await accounts.create_key(session, account_id=operator.id, name="demo")).secret,
+        operator=(
+            await accounts.create_key(
+                session, account_id=operator.id, name="demo", secret=operator_key
+            )
+        ).secret,
     )
 
 
@@ -144,11 +179,80 @@ def _people(session: AsyncSession, *, demo_id: int, other_id: int) -> None:
     )
 
 
+async def _stock(session: AsyncSession, *, devices_per_item: int) -> None:
+    """One warehouse holding every orderable item: devices one by one, supplies by the unit."""
+    warehouse = FulfillmentSite(id=1, code="MAIN", name="Main warehouse")
+    session.add(warehouse)
+    await session.flush()
+    now = utcnow()
+    devices: list[dict[str, Any]] = []
+    identifiers: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    levels: list[dict[str, Any]] = []
+    for ident, _name, _model, _maker, serial, orderable in ITEMS:
+        if not orderable:
+            continue
+        if serial is None:
+            levels.append({"item_id": ident, "on_hand": COUNTED_UNITS})
+            continue
+        levels.append({"item_id": ident, "on_hand": devices_per_item})
+        for n in range(devices_per_item):
+            device_id = len(devices) + 1
+            devices.append(
+                {
+                    "id": device_id,
+                    "item_id": ident,
+                    "current_status": DeviceStatus.IN_STOCK.value,
+                    "fulfillment_site_id": warehouse.id,
+                    "used": False,
+                    "disabled_readings": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            identifiers.append(
+                {
+                    "id": device_id,
+                    "device_id": device_id,
+                    "type": serial,
+                    "value": f"{serial.upper()}-{ident}-{n + 1:06d}",
+                }
+            )
+            events.append(
+                {
+                    "id": device_id,
+                    "device_id": device_id,
+                    "type": DeviceEventType.RECEIVED.value,
+                    "event_timestamp": now,
+                }
+            )
+    for table, rows in ((Device, devices), (DeviceIdentifier, identifiers), (DeviceEvent, events)):
+        if rows:
+            await session.execute(insert(table), rows)
+    await session.execute(
+        insert(StockLevel),
+        [
+            {"fulfillment_site_id": warehouse.id, "reserved": 0, "updated_at": now, **lv}
+            for lv in levels
+        ],
+    )
+
+
 async def _advance_sequences(session: AsyncSession) -> None:
     """Explicit ids leave PostgreSQL's sequences behind; move them past the largest id."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for model in (Account, Item, Kit, Site, Patient):
+    for model in (
+        Account,
+        Item,
+        Kit,
+        Site,
+        Patient,
+        FulfillmentSite,
+        Device,
+        DeviceIdentifier,
+        DeviceEvent,
+    ):
         table = model.__tablename__
         await session.execute(
             text(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -16,6 +16,16 @@ from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.orders.schemas import OrderCreate, OrderRead, OrderSort
 
 router = APIRouter(prefix="/api/v3", tags=["orders"])
+
+CREATED_MIN_DOC = "Only orders created at or after this ISO-8601 time (UTC when it has no offset)."
+CREATED_MAX_DOC = "Only orders created at or before this ISO-8601 time (UTC when it has no offset)."
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    # Impilo's timestamps are UTC: a time sent without an offset means UTC, not server time.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 @router.post(
@@ -42,8 +52,12 @@ async def list_orders(
         str | None, Query(alias="externalOrderId", description="Orders carrying this id.")
     ] = None,
     current_status: Annotated[list[Status], Query(alias="currentStatus")] = [],
-    created_at_min: Annotated[datetime | None, Query(alias="createdAtMin")] = None,
-    created_at_max: Annotated[datetime | None, Query(alias="createdAtMax")] = None,
+    created_at_min: Annotated[
+        datetime | None, Query(alias="createdAtMin", description=CREATED_MIN_DOC)
+    ] = None,
+    created_at_max: Annotated[
+        datetime | None, Query(alias="createdAtMax", description=CREATED_MAX_DOC)
+    ] = None,
     sort: OrderSort = "id",
 ) -> Page[OrderRead]:
     """List the account's orders, page by page, with filters."""
@@ -53,8 +67,8 @@ async def list_orders(
         site_ids=site_id,
         external_order_id=external_order_id,
         statuses=current_status,
-        created_at_min=created_at_min,
-        created_at_max=created_at_max,
+        created_at_min=_as_utc(created_at_min),
+        created_at_max=_as_utc(created_at_max),
     )
     return await queries.list_orders(
         session, account_id=caller.account_id, filters=filters, page=paging, sort=sort

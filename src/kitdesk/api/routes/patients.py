@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Query
 from kitdesk.api.deps import CallerDep, PageDep, SessionDep
 from kitdesk.api.problems import error_responses
 from kitdesk.api.routes import IdList, PathId
-from kitdesk.domain.common import Page
+from kitdesk.domain.common import Day, Page
 from kitdesk.domain.patients import service
 from kitdesk.domain.patients.schemas import (
     PatientCreate,
@@ -53,8 +52,12 @@ async def list_patients(
     ] = None,
     archived: bool | None = None,
     enrolled: bool | None = None,
-    date_of_birth_min: Annotated[date | None, Query(alias="dateOfBirthMin")] = None,
-    date_of_birth_max: Annotated[date | None, Query(alias="dateOfBirthMax")] = None,
+    date_of_birth_min: Annotated[
+        Day | None, Query(alias="dateOfBirthMin", description="Born on or after (YYYY-MM-DD).")
+    ] = None,
+    date_of_birth_max: Annotated[
+        Day | None, Query(alias="dateOfBirthMax", description="Born on or before (YYYY-MM-DD).")
+    ] = None,
     postal_code: Annotated[str | None, Query(alias="postalCode")] = None,
     country: str | None = None,
     sort: PatientSort = "patientId",
@@ -79,7 +82,8 @@ async def list_patients(
 
 
 @router.get(
-    "/identifier/{identifier}",
+    # ":path" so an identifier may hold an encoded slash (%2F).
+    "/identifier/{identifier:path}",
     response_model=PatientRead,
     responses=error_responses(400, 401, 404),
 )

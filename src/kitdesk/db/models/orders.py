@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from kitdesk.db.base import Base, BigId, UTCDateTime, utcnow
 from kitdesk.db.models.catalog import Item, Kit
 from kitdesk.db.models.customers import Patient, Site
+from kitdesk.db.models.devices import OrderDevice, PackedKit, TrackingNumber
+from kitdesk.db.models.inventory import OrderReservation
 
 
 class Order(Base):
@@ -32,6 +34,11 @@ class Order(Base):
     email_label: Mapped[bool] = mapped_column(Boolean, default=False)
     # Kept on the row for reading; order_external_ids indexes them for lookups.
     external_order_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    fulfillment_site_id: Mapped[int | None] = mapped_column(ForeignKey("fulfillment_sites.id"))
+    # The status an order on hold returns to when released.
+    held_from: Mapped[str | None] = mapped_column(String(32))
+    # True when the order has a return leg (returnDevices / returnItems / returnPackedKits).
+    two_way: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -48,6 +55,18 @@ class Order(Base):
     )
     order_notes: Mapped[list[OrderNote]] = relationship(
         lazy="raise", order_by="OrderNote.id", cascade="all, delete-orphan"
+    )
+    tracking_numbers: Mapped[list[TrackingNumber]] = relationship(
+        lazy="raise", order_by="TrackingNumber.id", cascade="all, delete-orphan"
+    )
+    packed_kits: Mapped[list[PackedKit]] = relationship(
+        lazy="raise", order_by="PackedKit.position", cascade="all, delete-orphan"
+    )
+    order_devices: Mapped[list[OrderDevice]] = relationship(
+        lazy="raise", order_by="OrderDevice.device_id", cascade="all, delete-orphan"
+    )
+    reservations: Mapped[list[OrderReservation]] = relationship(
+        lazy="raise", order_by="OrderReservation.item_id", cascade="all, delete-orphan"
     )
 
 

@@ -16,6 +16,8 @@ from kitdesk.db.models import Account, ApiKey
 from kitdesk.errors import Conflict, Invalid, Unauthorized, not_found
 
 KEY_PREFIX_LENGTH = 12
+# Longest account name and key label (the columns' size).
+MAX_NAME_LENGTH = 200
 # last_used_at is refreshed at most this often, so reads do not write on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -64,6 +66,11 @@ async def create_account(
         raise Invalid(code="invalid_account_kind", message="kind must be customer or operator")
     if not name.strip():
         raise Invalid(code="invalid_account_name", message="name must not be empty")
+    if len(name.strip()) > MAX_NAME_LENGTH:
+        raise Invalid(
+            code="invalid_account_name",
+            message=f"name must be at most {MAX_NAME_LENGTH} characters",
+        )
     account = Account(name=name.strip(), kind=kind)
     if account_id is not None:
         account.id = account_id
@@ -105,6 +112,11 @@ async def create_key(
 ) -> IssuedKey:
     """Issue a key for an account. ``secret`` fixes its value (demo data, scripts)."""
     await get_account(session, account_id)
+    if len(name) > MAX_NAME_LENGTH:
+        raise Invalid(
+            code="invalid_key_name",
+            message=f"a key name must be at most {MAX_NAME_LENGTH} characters",
+        )
     if expires_at is not None and expires_at <= utcnow():
         raise Invalid(code="invalid_expiry", message="expiry must be in the future")
     value = secret if secret is not None else generate_secret()

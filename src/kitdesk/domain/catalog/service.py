@@ -10,7 +10,7 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from kitdesk.db.models import CatalogEntry, Item, Kit, KitItem, Manufacturer
+from kitdesk.db.models import Account, CatalogEntry, Item, Kit, KitItem, Manufacturer
 from kitdesk.domain.catalog.schemas import (
     ItemCreate,
     ItemRead,
@@ -178,8 +178,20 @@ async def set_item_orderable(session: AsyncSession, *, item_id: int, orderable: 
     return item
 
 
+async def _customer(session: AsyncSession, account_id: int) -> Account | None:
+    """The account, or None when there is none; an operator account is refused."""
+    account = await session.get(Account, account_id)
+    if account is not None and account.kind != "customer":
+        raise Invalid(
+            code="not_a_customer", message=f"account {account_id} is not a customer account"
+        )
+    return account
+
+
 async def grant_items(session: AsyncSession, *, account_id: int, item_ids: list[int]) -> int:
     """Put items in a customer's catalog; returns how many were newly granted."""
+    if await _customer(session, account_id) is None:
+        raise not_found("account", account_id)
     known = set((await session.scalars(select(Item.id).where(Item.id.in_(item_ids)))).all())
     missing = [i for i in item_ids if i not in known]
     if missing:
@@ -203,7 +215,12 @@ async def grant_items(session: AsyncSession, *, account_id: int, item_ids: list[
 
 
 async def create_kit(session: AsyncSession, *, data: KitCreate, kit_id: int | None = None) -> Kit:
-    """Create a kit from existing items."""
+    """Create a kit from existing items, owned by one customer or (no account) shared by all."""
+    if data.account_id is not None and await _customer(session, data.account_id) is None:
+        message = f"account {data.account_id} not found"
+        raise Invalid(
+            code="unknown_account", message=message, errors=[FieldError("accountId", message)]
+        )
     ids = [line.item.id for line in data.kit_items]
     items = {i.id: i for i in (await session.scalars(select(Item).where(Item.id.in_(ids)))).all()}
     errors = [

@@ -35,7 +35,7 @@ INITIAL = S.RECEIVED
 # Forward moves. onHold is handled apart: any status not in NO_HOLD may go on hold, and a held
 # order may only go back to the status it left.
 MOVES: dict[Status, tuple[Status, ...]] = {
-    S.RECEIVED: (S.PROCESSING, S.CANCELLED),
+    S.RECEIVED: (S.PROCESSING, S.AWAITING_RETURN, S.CANCELLED),
     S.PROCESSING: (S.PACKED, S.CANCELLED),
     S.PACKED: (S.SHIPPED, S.AVAILABLE_FOR_PICKUP, S.CANCELLED),
     S.SHIPPED: (S.DELIVERED, S.DELIVERY_EXCEPTION),
@@ -67,6 +67,7 @@ class OrderFacts:
     held_from: Status | None = None
     two_way: bool = False
     pickup: bool = False
+    outbound: bool = True  # False for a return-only order: nothing ships out
 
 
 def allowed_moves(facts: OrderFacts) -> list[Status]:
@@ -85,6 +86,13 @@ def can_move(facts: OrderFacts, target: Status) -> bool:
 
 
 def _condition_holds(facts: OrderFacts, target: Status) -> bool:
+    if facts.status is S.RECEIVED:
+        # A return-only order skips the outbound leg and waits for the goods to come back.
+        return (
+            facts.outbound
+            if target is S.PROCESSING
+            else (target is S.CANCELLED or not facts.outbound)
+        )
     if facts.status is S.PACKED and target is S.SHIPPED:
         return not facts.pickup
     if facts.status is S.PACKED and target is S.AVAILABLE_FOR_PICKUP:

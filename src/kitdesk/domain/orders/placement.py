@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -18,10 +19,12 @@ from kitdesk.db.models import (
     OrderItem,
     OrderKit,
     OrderNote,
+    OrderReservation,
     Patient,
     Site,
 )
 from kitdesk.domain.catalog.service import kit_loader
+from kitdesk.domain.inventory import service as inventory
 from kitdesk.domain.orders import lifecycle
 from kitdesk.domain.orders.schemas import OrderCreate
 from kitdesk.errors import FieldError, Invalid
@@ -65,14 +68,34 @@ async def place_order(
     session: AsyncSession, *, account_id: int, data: OrderCreate, key_prefix: str | None = None
 ) -> Order:
     """Validate and create an order; it starts ``received`` with a ``received`` event."""
+    # Every rule runs before anything is refused, so one response names every bad field; rules
+    # about a referenced row simply skip references that did not resolve.
     problems = _Problems()
     _check_shape(data, problems)
-    problems.raise_if_any()
     resolved = await _resolve(session, account_id, data, problems)
-    problems.raise_if_any()
     _check_rules(data, resolved, problems)
     problems.raise_if_any()
-    return await _write(session, account_id, data, resolved, key_prefix)
+    needs = units_needed(data, resolved)
+    # Reserve first: when no warehouse can serve the order, nothing at all is written.
+    site_id = await inventory.reserve(session, needs=needs) if needs else None
+    order = _build(account_id, data, resolved, key_prefix)
+    order.fulfillment_site_id = site_id
+    order.reservations = [
+        OrderReservation(item_id=item_id, quantity=quantity)
+        for item_id, quantity in sorted(needs.items())
+    ]
+    return await _write(session, account_id, order)
+
+
+def units_needed(data: OrderCreate, r: _Resolved) -> dict[int, int]:
+    """Units of each item the order ships: its items, plus its kits expanded to their items."""
+    needs: Counter[int] = Counter()
+    for line in data.order_items or []:
+        needs[line.item.id] += line.count
+    for kline in data.order_kits or []:
+        for entry in r.kits[kline.kit.id].kit_items:
+            needs[entry.item_id] += entry.count * kline.count
+    return dict(needs)
 
 
 def _check_shape(data: OrderCreate, p: _Problems) -> None:
@@ -114,20 +137,7 @@ async def _resolve(
 ) -> _Resolved:
     """Load every referenced row in a fixed number of queries, naming the unknown ones."""
     r = _Resolved()
-    if data.patient is not None:
-        r.patient = await session.scalar(
-            select(Patient)
-            .options(joinedload(Patient.site))
-            .where(Patient.id == data.patient.id, Patient.account_id == account_id)
-        )
-        if r.patient is None:
-            p.add("unknown_patient", f"patient {data.patient.id} not found", "patient.id")
-    if data.site is not None:
-        r.site = await session.scalar(
-            select(Site).where(Site.id == data.site.id, Site.account_id == account_id)
-        )
-        if r.site is None:
-            p.add("unknown_site", f"site {data.site.id} not found", "site.id")
+    await _resolve_recipient(session, account_id, data, r, p)
     item_ids = [line.item.id for line in data.order_items or []]
     if item_ids:
         rows = await session.scalars(
@@ -156,22 +166,49 @@ async def _resolve(
     return r
 
 
+async def _resolve_recipient(
+    session: AsyncSession, account_id: int, data: OrderCreate, r: _Resolved, p: _Problems
+) -> None:
+    if data.patient is not None:
+        r.patient = await session.scalar(
+            select(Patient)
+            .options(joinedload(Patient.site))
+            .where(Patient.id == data.patient.id, Patient.account_id == account_id)
+        )
+        if r.patient is None:
+            p.add("unknown_patient", f"patient {data.patient.id} not found", "patient.id")
+    if data.site is not None:
+        r.site = await session.scalar(
+            select(Site).where(Site.id == data.site.id, Site.account_id == account_id)
+        )
+        if r.site is None:
+            p.add("unknown_site", f"site {data.site.id} not found", "site.id")
+
+
 def _check_rules(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
+    """Business rules on the rows that resolved (unknown references are already named)."""
     if r.patient is not None and r.patient.archived:
         p.add("patient_archived", f"patient {r.patient.id} is archived", "patient.id")
     if r.site is not None and not r.site.active:
         p.add("site_inactive", f"site {r.site.id} is not active", "site.id")
     for n, line in enumerate(data.order_items or []):
-        if not r.items[line.item.id].orderable:
+        item = r.items.get(line.item.id)
+        if item is not None and not item.orderable:
             p.add(
                 "non_orderable_items",
                 MSG_NON_ORDERABLE,
                 f"orderItems[{n}].item.id",
                 f"item {line.item.id} is not orderable",
             )
+    _check_kits(data, r, p)
+
+
+def _check_kits(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
     loaners: list[int] = []
     for n, kline in enumerate(data.order_kits or []):
-        kit = r.kits[kline.kit.id]
+        kit = r.kits.get(kline.kit.id)
+        if kit is None:
+            continue
         where = f"orderKits[{n}]"
         if kit.archived:
             p.add("kit_archived", f"kit {kit.id} is archived", f"{where}.kit.id")
@@ -193,22 +230,16 @@ def _check_rules(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
         p.add("max_one_loaner_kit", "max_one_loaner_kit", f"orderKits[{n}].kit.id")
 
 
-async def _write(
-    session: AsyncSession,
-    account_id: int,
-    data: OrderCreate,
-    r: _Resolved,
-    key_prefix: str | None,
-) -> Order:
-    external_ids = list(data.external_order_ids or [])
-    order = Order(
+def _build(account_id: int, data: OrderCreate, r: _Resolved, key_prefix: str | None) -> Order:
+    """The new order with every collection set, so it renders without a reload."""
+    return Order(
         account_id=account_id,
         patient=r.patient,
         site=r.site,
         current_status=lifecycle.INITIAL.value,
         shipping_option=data.shipping_option,
         email_label=data.email_label,
-        external_order_ids=external_ids,
+        external_order_ids=list(data.external_order_ids or []),
         order_items=[
             OrderItem(position=n, item=r.items[line.item.id], count=line.count)
             for n, line in enumerate(data.order_items or [])
@@ -222,12 +253,18 @@ async def _write(
             OrderNote(note=note.note, created_by_key_prefix=key_prefix)
             for note in data.order_notes or []
         ],
+        tracking_numbers=[],
+        packed_kits=[],
+        order_devices=[],
     )
+
+
+async def _write(session: AsyncSession, account_id: int, order: Order) -> Order:
     session.add(order)
     await session.flush()
     session.add_all(
         OrderExternalId(order_id=order.id, position=n, account_id=account_id, value=value)
-        for n, value in enumerate(external_ids)
+        for n, value in enumerate(order.external_order_ids)
     )
     await session.flush()
     return order

@@ -10,9 +10,21 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from kitdesk.db.models import Order, OrderExternalId, OrderItem, OrderKit, Patient
-from kitdesk.domain.catalog.service import item_read, kit_loader, kit_read
+from kitdesk.db.models import (
+    Device,
+    Kit,
+    KitItem,
+    Order,
+    OrderDevice,
+    OrderExternalId,
+    OrderItem,
+    OrderKit,
+    PackedKit,
+    Patient,
+)
+from kitdesk.domain.catalog.service import item_read, kit_read
 from kitdesk.domain.common import Page, PageRequest, make_page
+from kitdesk.domain.devices.views import device_read
 from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.orders.schemas import (
     OrderEventRead,
@@ -21,6 +33,8 @@ from kitdesk.domain.orders.schemas import (
     OrderNoteRead,
     OrderRead,
     OrderSort,
+    PackedKitRead,
+    TrackingNumberRead,
 )
 from kitdesk.domain.patients.service import to_read as patient_read
 from kitdesk.domain.sites.service import to_read as site_read
@@ -41,14 +55,39 @@ class OrderFilters:
 
 
 def order_loader() -> tuple[Any, ...]:
-    """Everything an order view needs, loaded in a fixed number of queries."""
+    """Everything an order view needs, loaded in a fixed number of queries.
+
+    One query for the orders with their recipients, then one per collection. A kit's lines and
+    their items are joined into the order-kit query rather than loaded by a further select: that
+    select would run only when the page holds kits, so the count would depend on the content.
+    """
     return (
         joinedload(Order.patient).joinedload(Patient.site),
         joinedload(Order.site),
         selectinload(Order.order_items).joinedload(OrderItem.item),
-        selectinload(Order.order_kits).joinedload(OrderKit.kit).options(*kit_loader()),
+        selectinload(Order.order_kits)
+        .joinedload(OrderKit.kit)
+        .joinedload(Kit.kit_items)
+        .joinedload(KitItem.item),
         selectinload(Order.order_events),
         selectinload(Order.order_notes),
+        selectinload(Order.tracking_numbers),
+        selectinload(Order.packed_kits)
+        .joinedload(PackedKit.kit)
+        .joinedload(Kit.kit_items)
+        .joinedload(KitItem.item),
+        *_device_loader(selectinload(Order.order_devices).joinedload(OrderDevice.device)),
+    )
+
+
+def _device_loader(path: Any) -> tuple[Any, ...]:
+    # Joined, not selected: a nested select would run only when the page holds devices.
+    return (
+        path.joinedload(Device.item),
+        path.joinedload(Device.site),
+        path.joinedload(Device.current_patient),
+        path.joinedload(Device.identifiers),
+        path.joinedload(Device.events),
     )
 
 
@@ -73,9 +112,22 @@ def to_read(order: Order) -> OrderRead:
             OrderEventRead(name=Status(e.name), event_timestamp=e.event_timestamp)
             for e in order.order_events
         ],
-        tracking_numbers=[],
-        devices=[],
-        packed_kits=[],
+        tracking_numbers=[
+            TrackingNumberRead(carrier=t.carrier, value=t.value) for t in order.tracking_numbers
+        ],
+        devices=[device_read(od.device) for od in order.order_devices if od.packed_kit_id is None],
+        packed_kits=[
+            PackedKitRead(
+                id=pk.id,
+                kit=kit_read(pk.kit),
+                devices=[
+                    device_read(od.device)
+                    for od in order.order_devices
+                    if od.packed_kit_id == pk.id
+                ],
+            )
+            for pk in order.packed_kits
+        ],
         return_devices=[],
         return_items=[],
         return_packed_kits=[],
@@ -84,28 +136,33 @@ def to_read(order: Order) -> OrderRead:
     )
 
 
-async def get_order(session: AsyncSession, *, account_id: int, order_id: int) -> Order:
-    """One of the account's orders with everything its view needs, or 404."""
+async def get_order(session: AsyncSession, *, account_id: int | None, order_id: int) -> Order:
+    """One of the account's orders with everything its view needs, or 404.
+
+    ``account_id`` must always be given; None (any account) is for operator callers only.
+    """
     order = await session.scalar(
-        select(Order)
-        .options(*order_loader())
-        .where(Order.id == order_id, Order.account_id == account_id)
+        _scoped(select(Order), account_id).options(*order_loader()).where(Order.id == order_id)
     )
     if order is None:
         raise not_found("order", order_id)
     return order
 
 
+def _scoped(query: Select[Order], account_id: int | None) -> Select[Order]:
+    return query if account_id is None else query.where(Order.account_id == account_id)
+
+
 async def list_orders(
     session: AsyncSession,
     *,
-    account_id: int,
+    account_id: int | None,
     filters: OrderFilters,
     page: PageRequest,
     sort: OrderSort = "id",
 ) -> Page[OrderRead]:
-    """One page of the account's orders."""
-    query = _filtered(select(Order).where(Order.account_id == account_id), filters)
+    """One page of the account's orders (of every account when ``account_id`` is None)."""
+    query = _filtered(_scoped(select(Order), account_id), filters)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     column = Order.id if sort == "id" else Order.created_at
     order_by = (

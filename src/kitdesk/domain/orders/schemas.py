@@ -9,6 +9,7 @@ from pydantic import Field
 
 from kitdesk.domain.catalog.schemas import ItemRead, ItemRef, KitRead, KitRef
 from kitdesk.domain.common import CamelModel, Count, InputModel, LongText, ShortText, StrictBool
+from kitdesk.domain.devices.schemas import DeviceRead
 from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.patients.schemas import PatientRead, PatientRef
 from kitdesk.domain.sites.schemas import SiteRead, SiteRef
@@ -97,6 +98,14 @@ class TrackingNumberRead(CamelModel):
     value: str
 
 
+class PackedKitRead(CamelModel):
+    """One unit of an ordered kit as packed, with its devices."""
+
+    id: int
+    kit: KitRead
+    devices: list[DeviceRead]
+
+
 class OrderRead(CamelModel):
     """An order, with what was shipped and its history."""
 
@@ -112,8 +121,10 @@ class OrderRead(CamelModel):
     order_notes: list[OrderNoteRead]
     order_events: list[OrderEventRead]
     tracking_numbers: list[TrackingNumberRead]
-    devices: list[dict[str, Any]]
-    packed_kits: list[dict[str, Any]]
+    devices: list[DeviceRead] = Field(
+        description="Devices shipped for the ordered items (kit devices are in packedKits)."
+    )
+    packed_kits: list[PackedKitRead]
     return_devices: list[dict[str, Any]]
     return_items: list[dict[str, Any]]
     return_packed_kits: list[dict[str, Any]]

@@ -12,11 +12,11 @@ from kitdesk.domain.common import (
     AddressIn,
     AddressPatch,
     CamelModel,
+    Day,
     Id,
     InputModel,
     Name,
     Phone,
-    ShortText,
     StrictBool,
 )
 from kitdesk.domain.sites.schemas import SiteRef, SiteSummary
@@ -51,10 +51,10 @@ class PatientCreate(InputModel):
     first_name: Name
     last_name: Name
     address: AddressIn = Field(description="The patient's shipping address.")
-    external_identifier: ShortText | None = Field(
+    external_identifier: Name | None = Field(
         default=None, description="The customer's own id for the patient; unique per account."
     )
-    date_of_birth: date | None = Field(default=None, description="YYYY-MM-DD")
+    date_of_birth: Day | None = Field(default=None, description="YYYY-MM-DD")
     email: EmailStr | None = None
     phone_number: Phone | None = None
     archived: StrictBool = False
@@ -70,11 +70,12 @@ class PatientUpdate(PatientCreate):
 class PatientPatch(InputModel):
     """Fields of a patient to change (PATCH): absent fields stay, ``null`` clears optional ones."""
 
+    id: Id | None = Field(default=None, description="Optional; must match the id in the path.")
     first_name: Name | None = None
     last_name: Name | None = None
     address: AddressPatch | None = None
-    external_identifier: ShortText | None = None
-    date_of_birth: date | None = None
+    external_identifier: Name | None = None
+    date_of_birth: Day | None = None
     email: EmailStr | None = None
     phone_number: Phone | None = None
     archived: StrictBool | None = None

@@ -6,16 +6,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, SQLColumnExpression, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, joinedload
+from sqlalchemy.orm import joinedload
 
 from kitdesk.db.models import Patient
 from kitdesk.domain.common import (
     Page,
     PageRequest,
+    address_patch_errors,
+    check_body_id,
+    invalid_input,
     make_page,
+    merged_address,
     read_address,
     to_camel,
     write_address,
@@ -23,9 +27,21 @@ from kitdesk.domain.common import (
 from kitdesk.domain.patients.schemas import PatientCreate, PatientPatch, PatientRead, PatientSort
 from kitdesk.domain.sites.schemas import SiteSummary
 from kitdesk.domain.sites.service import resolve_site
-from kitdesk.errors import Conflict, FieldError, Invalid, not_found
+from kitdesk.errors import Conflict, FieldError, Invalid, NotFound, not_found
 
 REQUIRED_ON_PATCH = ("first_name", "last_name", "archived", "enrolled")
+# Fields a PATCH copies as given (null clears them); site and address need more care.
+PLAIN_ON_PATCH = (
+    "first_name",
+    "last_name",
+    "external_identifier",
+    "date_of_birth",
+    "email",
+    "phone_number",
+    "archived",
+    "enrolled",
+    "sex",
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +129,7 @@ async def get_by_email(session: AsyncSession, *, account_id: int, email: str) ->
         .limit(1)
     )
     if patient is None:
-        raise not_found("patient with this email", "")
+        raise NotFound(code="not_found", message="patient with this email not found")
     return patient
 
 
@@ -131,12 +147,7 @@ async def replace_patient(
 ) -> Patient:
     """Overwrite a patient with the given fields (PUT)."""
     patient = await get_patient(session, account_id=account_id, patient_id=patient_id)
-    if data.id is not None and data.id != patient_id:
-        raise Invalid(
-            code="id_mismatch",
-            message="id in the body does not match the id in the path",
-            errors=[FieldError("id", "does not match the id in the path")],
-        )
+    check_body_id(data.id, patient_id)
     await _apply_full(session, patient, data)
     await _flush_unique(session)
     return patient
@@ -147,29 +158,22 @@ async def patch_patient(
 ) -> Patient:
     """Change only the fields present in the body (PATCH)."""
     patient = await get_patient(session, account_id=account_id, patient_id=patient_id)
-    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
-    nulls = [k for k in REQUIRED_ON_PATCH if k in changes and changes[k] is None]
-    if nulls:
-        raise Invalid(
-            code="invalid_request",
-            message="these fields cannot be null: " + ", ".join(to_camel(k) for k in nulls),
-            errors=[FieldError(to_camel(k), "cannot be null") for k in nulls],
-        )
+    check_body_id(data.id, patient_id)
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True, exclude={"id"})
+    errors = [
+        FieldError(to_camel(k), "cannot be null")
+        for k in REQUIRED_ON_PATCH
+        if k in changes and changes[k] is None
+    ]
+    if "address" in changes:
+        errors += address_patch_errors(patient, changes["address"], required=True)
+    if errors:
+        raise invalid_input(errors)
     if "site" in changes:
         patient.site = await _site_of(session, account_id, data.site.id if data.site else None)
     if "address" in changes:
-        write_address(patient, changes["address"], merge=changes["address"] is not None)
-    for key in (
-        "first_name",
-        "last_name",
-        "external_identifier",
-        "date_of_birth",
-        "email",
-        "phone_number",
-        "archived",
-        "enrolled",
-        "sex",
-    ):
+        write_address(patient, merged_address(patient, changes["address"]))
+    for key in PLAIN_ON_PATCH:
         if key in changes:
             setattr(patient, key, changes[key])
     await _flush_unique(session)
@@ -187,9 +191,10 @@ async def list_patients(
     """One page of the account's patients."""
     query = _filtered(select(Patient).where(Patient.account_id == account_id), filters)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    column: InstrumentedAttribute[Any] = {
-        "firstName": Patient.first_name,
-        "lastName": Patient.last_name,
+    # Names sort without regard to case on every database (SQLite compares bytes by default).
+    column: SQLColumnExpression[Any] = {
+        "firstName": func.lower(Patient.first_name),
+        "lastName": func.lower(Patient.last_name),
         "patientId": Patient.id,
     }[sort]
     order = (

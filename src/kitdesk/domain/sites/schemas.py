@@ -67,6 +67,7 @@ class SiteUpdate(SiteCreate):
 class SitePatch(InputModel):
     """Fields of a site to change (PATCH); absent fields stay as they are."""
 
+    id: Id | None = Field(default=None, description="Optional; must match the id in the path.")
     name: Name | None = None
     active: StrictBool | None = None
     phone_number: Phone | None = None

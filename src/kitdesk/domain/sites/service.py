@@ -11,7 +11,11 @@ from kitdesk.db.models import Site
 from kitdesk.domain.common import (
     Page,
     PageRequest,
+    address_patch_errors,
+    check_body_id,
+    invalid_input,
     make_page,
+    merged_address,
     read_address,
     to_camel,
     write_address,
@@ -82,7 +86,7 @@ async def replace_site(
 ) -> Site:
     """Overwrite a site with the given fields (PUT)."""
     site = await get_site(session, account_id=account_id, site_id=site_id)
-    _check_body_id(data.id, site_id)
+    check_body_id(data.id, site_id)
     _apply_full(site, data)
     await session.flush()
     return site
@@ -93,20 +97,22 @@ async def patch_site(
 ) -> Site:
     """Change only the fields present in the body (PATCH)."""
     site = await get_site(session, account_id=account_id, site_id=site_id)
-    changes = data.model_dump(exclude_unset=True)
-    for key in ("name", "active"):
-        if key in changes:
-            if changes[key] is None:
-                raise Invalid(
-                    code="invalid_request",
-                    message=f"{to_camel(key)} cannot be null",
-                    errors=[FieldError(to_camel(key), "cannot be null")],
-                )
-            setattr(site, key, changes[key])
-    if "phone_number" in changes:
-        site.phone_number = changes["phone_number"]
+    check_body_id(data.id, site_id)
+    changes = data.model_dump(exclude_unset=True, exclude={"id"})
+    errors = [
+        FieldError(to_camel(k), "cannot be null")
+        for k in ("name", "active")
+        if k in changes and changes[k] is None
+    ]
     if "address" in changes:
-        write_address(site, changes["address"], merge=changes["address"] is not None)
+        errors += address_patch_errors(site, changes["address"], required=False)
+    if errors:
+        raise invalid_input(errors)
+    for key in ("name", "active", "phone_number"):
+        if key in changes:
+            setattr(site, key, changes[key])
+    if "address" in changes:
+        write_address(site, merged_address(site, changes["address"]))
     await session.flush()
     return site
 
@@ -137,12 +143,3 @@ def _apply_full(site: Site, data: SiteCreate) -> None:
     site.active = data.active
     site.phone_number = data.phone_number
     write_address(site, data.address.model_dump() if data.address else None)
-
-
-def _check_body_id(body_id: int | None, path_id: int) -> None:
-    if body_id is not None and body_id != path_id:
-        raise Invalid(
-            code="id_mismatch",
-            message="id in the body does not match the id in the path",
-            errors=[FieldError("id", "does not match the id in the path")],
-        )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 04:58:20.935546
+Create Date: 2026-11-27 05:05:53.781550
 """
 
 from __future__ import annotations
@@ -32,6 +32,24 @@ def upgrade() -> None:
         sa.Column("created_at", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("kind IN ('customer', 'operator')", name=op.f("ck_accounts_kind")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
+    )
+    op.create_table(
+        "fulfillment_sites",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("address_line_one", sa.String(length=200), nullable=True),
+        sa.Column("address_line_two", sa.String(length=200), nullable=True),
+        sa.Column("address_line_three", sa.String(length=200), nullable=True),
+        sa.Column("address_city", sa.String(length=100), nullable=True),
+        sa.Column("address_state", sa.String(length=100), nullable=True),
+        sa.Column("address_zip_code", sa.String(length=32), nullable=True),
+        sa.Column("address_country", sa.String(length=100), nullable=True),
+        sa.Column("address_note", sa.String(length=500), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fulfillment_sites")),
+        sa.UniqueConstraint("code", name=op.f("uq_fulfillment_sites_code")),
     )
     op.create_table(
         "manufacturers",
@@ -210,6 +228,35 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_patients_site_id"), ["site_id"], unique=False)
 
     op.create_table(
+        "stock_levels",
+        sa.Column(
+            "fulfillment_site_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("on_hand", sa.Integer(), nullable=False),
+        sa.Column("reserved", sa.Integer(), nullable=False),
+        sa.Column("updated_at", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("on_hand >= 0", name=op.f("ck_stock_levels_on_hand_not_negative")),
+        sa.CheckConstraint(
+            "reserved <= on_hand", name=op.f("ck_stock_levels_reserved_within_on_hand")
+        ),
+        sa.CheckConstraint("reserved >= 0", name=op.f("ck_stock_levels_reserved_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["fulfillment_site_id"],
+            ["fulfillment_sites.id"],
+            name=op.f("fk_stock_levels_fulfillment_site_id_fulfillment_sites"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_stock_levels_item_id_items")
+        ),
+        sa.PrimaryKeyConstraint("fulfillment_site_id", "item_id", name=op.f("pk_stock_levels")),
+    )
+    with op.batch_alter_table("stock_levels", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_stock_levels_item_id"), ["item_id"], unique=False)
+
+    op.create_table(
         "orders",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
@@ -223,6 +270,13 @@ def upgrade() -> None:
         sa.Column("shipping_option", sa.String(length=32), nullable=True),
         sa.Column("email_label", sa.Boolean(), nullable=False),
         sa.Column("external_order_ids", sa.JSON(), nullable=False),
+        sa.Column(
+            "fulfillment_site_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column("held_from", sa.String(length=32), nullable=True),
+        sa.Column("two_way", sa.Boolean(), nullable=False),
         sa.Column("created_at", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
@@ -231,6 +285,11 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_orders_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["fulfillment_site_id"],
+            ["fulfillment_sites.id"],
+            name=op.f("fk_orders_fulfillment_site_id_fulfillment_sites"),
         ),
         sa.ForeignKeyConstraint(
             ["patient_id"], ["patients.id"], name=op.f("fk_orders_patient_id_patients")
@@ -248,6 +307,68 @@ def upgrade() -> None:
         batch_op.create_index("ix_orders_account_id_id", ["account_id", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_patient_id"), ["patient_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_site_id"), ["site_id"], unique=False)
+
+    op.create_table(
+        "devices",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("current_status", sa.String(length=32), nullable=False),
+        sa.Column(
+            "fulfillment_site_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column("site_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "current_patient_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("used", sa.Boolean(), nullable=False),
+        sa.Column("disabled_readings", sa.Boolean(), nullable=False),
+        sa.Column("external_identifier", sa.String(length=200), nullable=True),
+        sa.Column("last_health_check", kitdesk.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_devices_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["current_patient_id"],
+            ["patients.id"],
+            name=op.f("fk_devices_current_patient_id_patients"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["fulfillment_site_id"],
+            ["fulfillment_sites.id"],
+            name=op.f("fk_devices_fulfillment_site_id_fulfillment_sites"),
+        ),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"], name=op.f("fk_devices_item_id_items")),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_devices_order_id_orders")
+        ),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_devices_site_id_sites")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_devices")),
+    )
+    with op.batch_alter_table("devices", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_devices_account_id_current_status", ["account_id", "current_status"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_devices_current_patient_id"), ["current_patient_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_devices_fulfillment_site_id_item_id_status",
+            ["fulfillment_site_id", "item_id", "current_status"],
+            unique=False,
+        )
+        batch_op.create_index(batch_op.f("ix_devices_item_id"), ["item_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_devices_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_devices_site_id"), ["site_id"], unique=False)
 
     op.create_table(
         "order_events",
@@ -333,11 +454,313 @@ def upgrade() -> None:
     with op.batch_alter_table("order_notes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_order_notes_order_id"), ["order_id"], unique=False)
 
+    op.create_table(
+        "order_reservations",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.CheckConstraint("quantity >= 1", name=op.f("ck_order_reservations_quantity_positive")),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_order_reservations_item_id_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_order_reservations_order_id_orders")
+        ),
+        sa.PrimaryKeyConstraint("order_id", "item_id", name=op.f("pk_order_reservations")),
+    )
+    op.create_table(
+        "packed_kits",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["kit_id"], ["kits.id"], name=op.f("fk_packed_kits_kit_id_kits")),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_packed_kits_order_id_orders")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_packed_kits")),
+    )
+    with op.batch_alter_table("packed_kits", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_packed_kits_order_id"), ["order_id"], unique=False)
+
+    op.create_table(
+        "returns",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "patient_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("site_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "related_order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("two_way", sa.Boolean(), nullable=False),
+        sa.Column("current_status", sa.String(length=32), nullable=False),
+        sa.Column("shipping_option", sa.String(length=32), nullable=True),
+        sa.Column("email_label", sa.Boolean(), nullable=False),
+        sa.Column(
+            "received_at_site_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column("created_at", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "(patient_id IS NULL) <> (site_id IS NULL)", name=op.f("ck_returns_exactly_one_sender")
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_returns_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_returns_patient_id_patients")
+        ),
+        sa.ForeignKeyConstraint(
+            ["received_at_site_id"],
+            ["fulfillment_sites.id"],
+            name=op.f("fk_returns_received_at_site_id_fulfillment_sites"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["related_order_id"], ["orders.id"], name=op.f("fk_returns_related_order_id_orders")
+        ),
+        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name=op.f("fk_returns_site_id_sites")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_returns")),
+    )
+    with op.batch_alter_table("returns", schema=None) as batch_op:
+        batch_op.create_index("ix_returns_account_id_id", ["account_id", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_returns_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_returns_related_order_id"), ["related_order_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_returns_site_id"), ["site_id"], unique=False)
+
+    op.create_table(
+        "device_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "device_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("type", sa.String(length=48), nullable=False),
+        sa.Column("event_timestamp", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("return_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["device_id"], ["devices.id"], name=op.f("fk_device_events_device_id_devices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_device_events_order_id_orders")
+        ),
+        sa.ForeignKeyConstraint(
+            ["return_id"], ["returns.id"], name=op.f("fk_device_events_return_id_returns")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_device_events")),
+    )
+    with op.batch_alter_table("device_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_device_events_device_id"), ["device_id"], unique=False)
+
+    op.create_table(
+        "device_identifiers",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "device_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("type", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["device_id"], ["devices.id"], name=op.f("fk_device_identifiers_device_id_devices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_device_identifiers")),
+        sa.UniqueConstraint("type", "value", name=op.f("uq_device_identifiers_type_value")),
+    )
+    with op.batch_alter_table("device_identifiers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_device_identifiers_device_id"), ["device_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_device_identifiers_value"), ["value"], unique=False)
+
+    op.create_table(
+        "order_devices",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "device_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "packed_kit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.ForeignKeyConstraint(
+            ["device_id"], ["devices.id"], name=op.f("fk_order_devices_device_id_devices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_order_devices_order_id_orders")
+        ),
+        sa.ForeignKeyConstraint(
+            ["packed_kit_id"],
+            ["packed_kits.id"],
+            name=op.f("fk_order_devices_packed_kit_id_packed_kits"),
+        ),
+        sa.PrimaryKeyConstraint("order_id", "device_id", name=op.f("pk_order_devices")),
+    )
+    with op.batch_alter_table("order_devices", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_order_devices_device_id"), ["device_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_order_devices_packed_kit_id"), ["packed_kit_id"], unique=False
+        )
+
+    op.create_table(
+        "return_devices",
+        sa.Column(
+            "return_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "device_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "packed_kit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.ForeignKeyConstraint(
+            ["device_id"], ["devices.id"], name=op.f("fk_return_devices_device_id_devices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["packed_kit_id"],
+            ["packed_kits.id"],
+            name=op.f("fk_return_devices_packed_kit_id_packed_kits"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["return_id"], ["returns.id"], name=op.f("fk_return_devices_return_id_returns")
+        ),
+        sa.PrimaryKeyConstraint("return_id", "device_id", name=op.f("pk_return_devices")),
+    )
+    with op.batch_alter_table("return_devices", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_return_devices_device_id"), ["device_id"], unique=False
+        )
+
+    op.create_table(
+        "return_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "return_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("event_timestamp", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["return_id"], ["returns.id"], name=op.f("fk_return_events_return_id_returns")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_return_events")),
+    )
+    with op.batch_alter_table("return_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_return_events_return_id"), ["return_id"], unique=False)
+
+    op.create_table(
+        "return_items",
+        sa.Column(
+            "return_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.CheckConstraint("count >= 1", name=op.f("ck_return_items_count_positive")),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_return_items_item_id_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["return_id"], ["returns.id"], name=op.f("fk_return_items_return_id_returns")
+        ),
+        sa.PrimaryKeyConstraint("return_id", "position", name=op.f("pk_return_items")),
+    )
+    op.create_table(
+        "return_packed_kits",
+        sa.Column(
+            "return_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "packed_kit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["packed_kit_id"],
+            ["packed_kits.id"],
+            name=op.f("fk_return_packed_kits_packed_kit_id_packed_kits"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["return_id"], ["returns.id"], name=op.f("fk_return_packed_kits_return_id_returns")
+        ),
+        sa.PrimaryKeyConstraint("return_id", "packed_kit_id", name=op.f("pk_return_packed_kits")),
+    )
+    op.create_table(
+        "tracking_numbers",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("return_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("carrier", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=128), nullable=False),
+        sa.Column("created_at", kitdesk.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_tracking_numbers_order_id_orders")
+        ),
+        sa.ForeignKeyConstraint(
+            ["return_id"], ["returns.id"], name=op.f("fk_tracking_numbers_return_id_returns")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tracking_numbers")),
+    )
+    with op.batch_alter_table("tracking_numbers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_tracking_numbers_order_id"), ["order_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_tracking_numbers_return_id"), ["return_id"], unique=False
+        )
+        batch_op.create_index("ix_tracking_numbers_value", ["value"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("tracking_numbers", schema=None) as batch_op:
+        batch_op.drop_index("ix_tracking_numbers_value")
+        batch_op.drop_index(batch_op.f("ix_tracking_numbers_return_id"))
+        batch_op.drop_index(batch_op.f("ix_tracking_numbers_order_id"))
+
+    op.drop_table("tracking_numbers")
+    op.drop_table("return_packed_kits")
+    op.drop_table("return_items")
+    with op.batch_alter_table("return_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_return_events_return_id"))
+
+    op.drop_table("return_events")
+    with op.batch_alter_table("return_devices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_return_devices_device_id"))
+
+    op.drop_table("return_devices")
+    with op.batch_alter_table("order_devices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_order_devices_packed_kit_id"))
+        batch_op.drop_index(batch_op.f("ix_order_devices_device_id"))
+
+    op.drop_table("order_devices")
+    with op.batch_alter_table("device_identifiers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_device_identifiers_value"))
+        batch_op.drop_index(batch_op.f("ix_device_identifiers_device_id"))
+
+    op.drop_table("device_identifiers")
+    with op.batch_alter_table("device_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_device_events_device_id"))
+
+    op.drop_table("device_events")
+    with op.batch_alter_table("returns", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_returns_site_id"))
+        batch_op.drop_index(batch_op.f("ix_returns_related_order_id"))
+        batch_op.drop_index(batch_op.f("ix_returns_patient_id"))
+        batch_op.drop_index("ix_returns_account_id_id")
+
+    op.drop_table("returns")
+    with op.batch_alter_table("packed_kits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_packed_kits_order_id"))
+
+    op.drop_table("packed_kits")
+    op.drop_table("order_reservations")
     with op.batch_alter_table("order_notes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_order_notes_order_id"))
 
@@ -358,6 +781,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_order_events_order_id"))
 
     op.drop_table("order_events")
+    with op.batch_alter_table("devices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_devices_site_id"))
+        batch_op.drop_index(batch_op.f("ix_devices_order_id"))
+        batch_op.drop_index(batch_op.f("ix_devices_item_id"))
+        batch_op.drop_index("ix_devices_fulfillment_site_id_item_id_status")
+        batch_op.drop_index(batch_op.f("ix_devices_current_patient_id"))
+        batch_op.drop_index("ix_devices_account_id_current_status")
+
+    op.drop_table("devices")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_orders_site_id"))
         batch_op.drop_index(batch_op.f("ix_orders_patient_id"))
@@ -366,6 +798,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_account_id_created_at")
 
     op.drop_table("orders")
+    with op.batch_alter_table("stock_levels", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stock_levels_item_id"))
+
+    op.drop_table("stock_levels")
     with op.batch_alter_table("patients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_patients_site_id"))
         batch_op.drop_index("ix_patients_account_id_last_name")
@@ -395,5 +831,6 @@ def downgrade() -> None:
 
     op.drop_table("api_keys")
     op.drop_table("manufacturers")
+    op.drop_table("fulfillment_sites")
     op.drop_table("accounts")
     # ### end Alembic commands ###

@@ -1,0 +1,297 @@
+"""Warehouses and stock: receiving goods, reporting levels, and reserving them for orders.
+
+Stock never goes negative: every change is a single conditional UPDATE or a change to rows
+locked first, in item-id order, and the table's CHECK constraints back that up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitdesk.db.models import (
+    Device,
+    DeviceIdentifier,
+    FulfillmentSite,
+    Item,
+    StockLevel,
+)
+from kitdesk.domain.catalog.service import item_read
+from kitdesk.domain.common import read_address, write_address
+from kitdesk.domain.devices.history import record
+from kitdesk.domain.devices.views import device_options
+from kitdesk.domain.devices.states import DeviceEventType, DeviceStatus
+from kitdesk.domain.inventory.schemas import (
+    DeviceReceipt,
+    FulfillmentSiteCreate,
+    FulfillmentSiteRead,
+    StockLevelRead,
+    StockReceipt,
+)
+from kitdesk.errors import Conflict, FieldError, Invalid, not_found
+
+INSUFFICIENT = "insufficient_inventory"
+
+
+def site_read(site: FulfillmentSite) -> FulfillmentSiteRead:
+    """The API view of a warehouse."""
+    return FulfillmentSiteRead(
+        id=site.id, code=site.code, name=site.name, active=site.active, address=read_address(site)
+    )
+
+
+async def create_fulfillment_site(
+    session: AsyncSession, *, data: FulfillmentSiteCreate, site_id: int | None = None
+) -> FulfillmentSite:
+    """Add a warehouse."""
+    if await session.scalar(select(FulfillmentSite.id).where(FulfillmentSite.code == data.code)):
+        raise Conflict(code="duplicate_code", message=f"a warehouse with code {data.code} exists")
+    site = FulfillmentSite(code=data.code, name=data.name)
+    if site_id is not None:
+        site.id = site_id
+    write_address(site, data.address.model_dump() if data.address else None)
+    session.add(site)
+    await session.flush()
+    return site
+
+
+async def list_fulfillment_sites(session: AsyncSession) -> list[FulfillmentSite]:
+    """Every warehouse."""
+    return list((await session.scalars(select(FulfillmentSite).order_by(FulfillmentSite.id))).all())
+
+
+async def get_fulfillment_site(session: AsyncSession, site_id: int) -> FulfillmentSite:
+    """One warehouse, or 404."""
+    site = await session.get(FulfillmentSite, site_id)
+    if site is None:
+        raise not_found("fulfillment site", site_id)
+    return site
+
+
+async def _item(session: AsyncSession, item_id: int) -> Item:
+    item = await session.get(Item, item_id)
+    if item is None:
+        raise Invalid(
+            code="unknown_item",
+            message=f"item {item_id} not found",
+            errors=[FieldError("itemId", f"item {item_id} not found")],
+        )
+    return item
+
+
+async def _add_on_hand(session: AsyncSession, site_id: int, item_id: int, quantity: int) -> None:
+    """Add units to a stock level, creating the row on first receipt."""
+    result = await session.execute(
+        update(StockLevel)
+        .where(StockLevel.fulfillment_site_id == site_id, StockLevel.item_id == item_id)
+        .values(on_hand=StockLevel.on_hand + quantity)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(
+            StockLevel(fulfillment_site_id=site_id, item_id=item_id, on_hand=quantity, reserved=0)
+        )
+        await session.flush()
+
+
+async def receive_stock(session: AsyncSession, *, site_id: int, data: StockReceipt) -> None:
+    """Counted units arrive at a warehouse."""
+    await get_fulfillment_site(session, site_id)
+    item = await _item(session, data.item_id)
+    if item.device_identifier_type is not None:
+        raise Invalid(
+            code="serialized_item",
+            message=f"item {item.id} is serialized: receive its units as devices",
+            errors=[FieldError("itemId", "serialized items are received as devices")],
+        )
+    await _add_on_hand(session, site_id, item.id, data.quantity)
+
+
+async def receive_devices(
+    session: AsyncSession, *, site_id: int, data: DeviceReceipt
+) -> list[Device]:
+    """Serialized units arrive at a warehouse: one device per identifier, all ``inStock``."""
+    await get_fulfillment_site(session, site_id)
+    item = await _item(session, data.item_id)
+    kind = item.device_identifier_type
+    if kind is None:
+        raise Invalid(
+            code="not_serialized",
+            message=f"item {item.id} is not serialized: receive it as counted stock",
+            errors=[FieldError("itemId", "counted items are received with a quantity")],
+        )
+    values = [v.strip() for v in data.identifiers]
+    errors = [
+        FieldError(f"identifiers[{n}]", "empty identifier") for n, v in enumerate(values) if not v
+    ]
+    seen: set[str] = set()
+    for n, v in enumerate(values):
+        if v in seen:
+            errors.append(FieldError(f"identifiers[{n}]", f"{v} appears twice in this receipt"))
+        seen.add(v)
+    taken = set(
+        (
+            await session.scalars(
+                select(DeviceIdentifier.value).where(
+                    DeviceIdentifier.type == kind, DeviceIdentifier.value.in_(values)
+                )
+            )
+        ).all()
+    )
+    errors += [
+        FieldError(f"identifiers[{n}]", f"a device with {kind} {v} already exists")
+        for n, v in enumerate(values)
+        if v in taken
+    ]
+    if errors:
+        raise Invalid(
+            code="invalid_devices", message="some identifiers cannot be received", errors=errors
+        )
+    devices = []
+    for value in values:
+        device = Device(
+            item_id=item.id,
+            current_status=DeviceStatus.IN_STOCK.value,
+            fulfillment_site_id=site_id,
+            identifiers=[DeviceIdentifier(type=kind, value=value)],
+            events=[],
+        )
+        record(device, DeviceEventType.RECEIVED)
+        devices.append(device)
+    session.add_all(devices)
+    await session.flush()
+    await _add_on_hand(session, site_id, item.id, len(devices))
+    return devices
+
+
+async def stock_levels(
+    session: AsyncSession, *, site_id: int | None = None, item_id: int | None = None
+) -> list[StockLevelRead]:
+    """On hand, reserved and available per warehouse and item."""
+    query = select(StockLevel, Item).join(Item, Item.id == StockLevel.item_id)
+    if site_id is not None:
+        query = query.where(StockLevel.fulfillment_site_id == site_id)
+    if item_id is not None:
+        query = query.where(StockLevel.item_id == item_id)
+    rows = (
+        await session.execute(query.order_by(StockLevel.fulfillment_site_id, StockLevel.item_id))
+    ).all()
+    return [
+        StockLevelRead(
+            fulfillment_site_id=level.fulfillment_site_id,
+            item=item_read(item),
+            on_hand=level.on_hand,
+            reserved=level.reserved,
+            available=level.on_hand - level.reserved,
+        )
+        for level, item in rows
+    ]
+
+
+async def reserve(session: AsyncSession, *, needs: Mapping[int, int]) -> int:
+    """Reserve ``needs`` (item id -> units) at one warehouse that can serve them all.
+
+    Returns the warehouse id, or raises ``insufficient_inventory`` having reserved nothing.
+    """
+    candidates = await _candidate_sites(session, needs)
+    for site_id in candidates:
+        if await _reserve_at(session, site_id, needs):
+            return site_id
+    raise Invalid(code=INSUFFICIENT, message=INSUFFICIENT)
+
+
+async def _candidate_sites(session: AsyncSession, needs: Mapping[int, int]) -> list[int]:
+    """Active warehouses that hold enough of every item right now, most available stock first."""
+    wanted = case(needs, value=StockLevel.item_id, else_=0)
+    query = (
+        select(StockLevel.fulfillment_site_id)
+        .join(FulfillmentSite, FulfillmentSite.id == StockLevel.fulfillment_site_id)
+        .where(
+            FulfillmentSite.active.is_(True),
+            StockLevel.item_id.in_(list(needs)),
+            StockLevel.on_hand - StockLevel.reserved >= wanted,
+        )
+        .group_by(StockLevel.fulfillment_site_id)
+        .having(func.count() == len(needs))
+        .order_by(StockLevel.fulfillment_site_id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def _reserve_at(session: AsyncSession, site_id: int, needs: Mapping[int, int]) -> bool:
+    """Lock the warehouse's rows for these items (in item order), check, then reserve."""
+    items = sorted(needs)
+    rows = (
+        await session.execute(
+            select(StockLevel.item_id, StockLevel.on_hand, StockLevel.reserved)
+            .where(StockLevel.fulfillment_site_id == site_id, StockLevel.item_id.in_(items))
+            .order_by(StockLevel.item_id)
+            .with_for_update()
+        )
+    ).all()
+    available = {r.item_id: r.on_hand - r.reserved for r in rows}
+    if any(available.get(i, 0) < needs[i] for i in items):
+        return False
+    await session.execute(
+        update(StockLevel)
+        .where(StockLevel.fulfillment_site_id == site_id, StockLevel.item_id.in_(items))
+        .values(reserved=StockLevel.reserved + case(dict(needs), value=StockLevel.item_id, else_=0))
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+async def release(session: AsyncSession, *, site_id: int, held: Mapping[int, int]) -> None:
+    """Give reserved units back (a cancelled order)."""
+    await _change(session, site_id, held, reserved_by=-1, on_hand_by=0)
+
+
+async def consume(session: AsyncSession, *, site_id: int, held: Mapping[int, int]) -> None:
+    """Reserved units leave the warehouse (a shipped order)."""
+    await _change(session, site_id, held, reserved_by=-1, on_hand_by=-1)
+
+
+async def restock(session: AsyncSession, *, site_id: int, units: Mapping[int, int]) -> None:
+    """Units come back into a warehouse's stock."""
+    for item_id in sorted(units):
+        await _add_on_hand(session, site_id, item_id, units[item_id])
+
+
+async def _change(
+    session: AsyncSession,
+    site_id: int,
+    held: Mapping[int, int],
+    *,
+    reserved_by: int,
+    on_hand_by: int,
+) -> None:
+    if not held:
+        return
+    # Lock in item order first, as reserve() does, so concurrent changes cannot deadlock.
+    await session.execute(
+        select(StockLevel.item_id)
+        .where(StockLevel.fulfillment_site_id == site_id, StockLevel.item_id.in_(sorted(held)))
+        .order_by(StockLevel.item_id)
+        .with_for_update()
+    )
+    amounts = case(dict(held), value=StockLevel.item_id, else_=0)
+    result = await session.execute(
+        update(StockLevel)
+        .where(StockLevel.fulfillment_site_id == site_id, StockLevel.item_id.in_(sorted(held)))
+        .values(
+            reserved=StockLevel.reserved + reserved_by * amounts,
+            on_hand=StockLevel.on_hand + on_hand_by * amounts,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != len(held):  # type: ignore[attr-defined]
+        raise RuntimeError("stock rows missing for a reservation")
+
+
+async def load_devices(session: AsyncSession, ids: list[int]) -> list[Device]:
+    """Devices with everything their view needs."""
+    rows = await session.scalars(
+        select(Device).options(*device_options()).where(Device.id.in_(ids)).order_by(Device.id)
+    )
+    return list(rows.all())

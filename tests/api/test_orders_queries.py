@@ -1,0 +1,115 @@
+"""Fetching or listing orders costs a fixed number of SQL statements, whatever the orders hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.orders_support import (
+    ORDERS,
+    add_loaner_kit,
+    create,
+    items,
+    kits,
+    new_patient,
+    patient_order,
+    site_order,
+)
+from tests.conftest import Api
+
+# Authenticate the key, then the order with its patient (and the patient's site) or site, then
+# one statement per collection: events, notes, items, kits (with their lines and items),
+# tracking numbers, packed kits, and devices (with item, site, patient, identifiers, events).
+FETCH_STATEMENTS = 9
+# Authenticate, count the matches, the page of orders, then the same seven collections.
+LIST_STATEMENTS = 10
+
+
+def statements(api: Api, path: str, key: str) -> tuple[int, Any]:
+    """The statements one GET sends, and its response.
+
+    The key's last-use time is written at most once a minute; that write belongs to
+    authentication, not to reading orders, so it is left out of the count.
+    """
+    with api.count_queries() as counter:
+        response = api.get(path, key=key)
+    assert response.status_code == 200, response.text
+    sent = [s for s in counter.statements if not s.lstrip().upper().startswith("UPDATE API_KEYS")]
+    return len(sent), response
+
+
+def full_order(*, patient_id: int = 1234, loaner: bool = False) -> dict[str, Any]:
+    """Four items, four kits and two notes."""
+    kit_ids = [1000, 1001, 1002, 1004 if loaner else 1003]
+    return patient_order(
+        patient_id,
+        orderItems=items(1000, 1001, 1002, 1003, count=2),
+        orderKits=kits(*kit_ids),
+        orderNotes=[{"note": "first"}, {"note": "second"}],
+        externalOrderIds=["a", "b", "c"],
+        shippingOption="overnight",
+    )
+
+
+def test_fetching_an_order_costs_the_same_with_one_item_or_four_items_and_four_kits(
+    api: Api, key: str
+) -> None:
+    small = create(api, key, patient_order())
+    large = create(api, key, full_order())
+    small_cost, small_response = statements(api, f"{ORDERS}/{small['id']}", key)
+    large_cost, large_response = statements(api, f"{ORDERS}/{large['id']}", key)
+    assert (small_cost, large_cost) == (FETCH_STATEMENTS, FETCH_STATEMENTS)
+    assert small_response.json() == small
+    assert large_response.json() == large
+
+
+def test_fetching_a_site_order_or_a_kit_only_order_costs_the_same(api: Api, key: str) -> None:
+    site_with_items = create(api, key, site_order(orderItems=items(1000, 1003)))
+    kits_only = create(api, key, patient_order(orderKits=kits(1002, 1003)))
+    for order in (site_with_items, kits_only):
+        cost, response = statements(api, f"{ORDERS}/{order['id']}", key)
+        assert cost == FETCH_STATEMENTS
+        assert response.json() == order
+
+
+def test_listing_a_page_of_one_order_costs_the_same_as_a_page_of_fifty(api: Api, key: str) -> None:
+    first = create(api, key, patient_order())
+    one_cost, one_page = statements(api, f"{ORDERS}?size=50", key)
+    assert one_page.json()["content"] == [first]
+    created = [first, *fill_fifty(api, key)]
+    fifty_cost, fifty_page = statements(api, f"{ORDERS}?size=50", key)
+    assert fifty_page.json()["content"] == created
+    assert (one_cost, fifty_cost) == (LIST_STATEMENTS, LIST_STATEMENTS)
+
+
+def fill_fifty(api: Api, key: str) -> list[dict[str, Any]]:
+    """49 more orders with every kind of content, for several patients and sites."""
+    second_patient = new_patient(api, key)
+    extra_loaner = add_loaner_kit(api)
+    bodies: list[dict[str, Any]] = []
+    for n in range(49):
+        if n % 4 == 0:
+            bodies.append(full_order(patient_id=second_patient if n % 8 else 1234, loaner=True))
+        elif n % 4 == 1:
+            bodies.append(site_order(orderKits=kits(1000, 1002, 1003)))
+        elif n % 4 == 2:
+            bodies.append(patient_order(orderKits=kits(extra_loaner), orderItems=items(1005)))
+        else:
+            bodies.append(site_order(orderItems=items(1003, count=n + 1)))
+    return [create(api, key, body) for body in bodies]
+
+
+def test_a_filtered_sorted_page_costs_the_same(api: Api, key: str) -> None:
+    create(api, key, full_order())
+    create(api, key, site_order())
+    query = "externalOrderId=a&patientId=1234&currentStatus=received&sort=createdAt"
+    cost, page = statements(api, f"{ORDERS}?{query}&sortDescending=true", key)
+    assert cost == LIST_STATEMENTS
+    assert page.json()["total"] == 1
+
+
+def test_a_page_of_kit_only_orders_costs_the_same(api: Api, key: str) -> None:
+    for _ in range(3):
+        create(api, key, site_order(orderKits=kits(1001)))
+    cost, page = statements(api, ORDERS, key)
+    assert cost == LIST_STATEMENTS
+    assert [o["orderItems"] for o in page.json()["content"]] == [[], [], []]
