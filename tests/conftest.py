@@ -232,8 +232,8 @@ class Api:
     @contextmanager
     def count_queries(self) -> Iterator[QueryCounter]:
         """Count the statements sent inside the block."""
-        self.counter.statements.clear()
-        self.counter.active = True
+        # A fresh counter per block, so two counts taken in one test never alias each other.
+        self.counter = QueryCounter(active=True)
         try:
             yield self.counter
         finally:
@@ -250,18 +250,24 @@ def api(request: pytest.FixtureRequest, templates: Templates, tmp_path: Path) ->
     with_demo = any(name in request.fixturenames for name in DEMO_FIXTURES)
     database_url = _fresh_database(templates, tmp_path, with_demo=with_demo)
     app = create_app(Settings(database_url=database_url))
-    counter = QueryCounter()
+    holder: list[Api] = []
     with TestClient(app, raise_server_exceptions=False) as client:
         engine = app.state.engine
 
         def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            if counter.active and not statement.lstrip().upper().startswith(
-                ("SAVEPOINT", "RELEASE", "BEGIN", "PRAGMA")
+            counter = holder[0].counter if holder else None
+            if (
+                counter is not None
+                and counter.active
+                and not statement.lstrip()
+                .upper()
+                .startswith(("SAVEPOINT", "RELEASE", "BEGIN", "PRAGMA"))
             ):
                 counter.statements.append(statement)
 
         event.listen(engine.sync_engine, "before_cursor_execute", count)
-        yield Api(client=client, counter=counter)
+        holder.append(Api(client=client, counter=QueryCounter()))
+        yield holder[0]
 
 
 @pytest.fixture
@@ -297,3 +303,9 @@ def assert_problem(
         assert body["message"] == message
         assert body["detail"] == message
     return body
+
+
+@pytest.fixture
+def demo_database_url(templates: Templates, tmp_path: Path) -> str:
+    """A migrated database holding the demo data (keys: ``TEST_KEYS``), for server processes."""
+    return _fresh_database(templates, tmp_path, with_demo=True)

@@ -237,6 +237,7 @@ def test_kit_list_rejects_bad_filters(
 
 
 def test_kit_list_costs_the_same_queries_whatever_the_page_holds(api: Api, key: str) -> None:
+    api.get("/api/v3/kit", key=key)  # the key's first use is recorded; later ones are not
     with api.count_queries() as one:
         assert len(api.get("/api/v3/kit", key=key, params={"size": 1}).json()["content"]) == 1
     with api.count_queries() as six:

@@ -19,7 +19,6 @@ from tests.api.orders_support import (
 from tests.conftest import Api, assert_problem
 
 MSG_NON_ORDERABLE = "Order contains Items that are marked as non-orderable. Order cannot be placed."
-MSG_RETURNS = "return content is not supported yet"
 SHIPPING_ENUM = "Input should be 'standard', 'expedited', 'overnight' or 'pickup'"
 
 
@@ -112,17 +111,6 @@ def test_documented_fields_of_referenced_records_are_accepted_and_ignored(
     assert order["site"]["name"] == "Demo Clinic Main Office"
     assert order["orderItems"][0]["item"]["name"] == "Blood pressure monitor"
     assert order["orderKits"][0]["kit"]["loaner"] is False
-
-
-@pytest.mark.parametrize("field", ["returnDevices", "returnItems", "returnPackedKits"])
-def test_return_content_is_rejected_for_now(api: Api, key: str, field: str) -> None:
-    body = patient_order(**{field: [{"id": 1}]})
-    reject(api, key, body, "returns_not_supported", MSG_RETURNS, [field])
-
-
-def test_return_only_order_is_rejected_for_now(api: Api, key: str) -> None:
-    body = {"patient": {"id": 1234}, "returnItems": [{"item": {"id": 1003}, "count": 1}]}
-    reject(api, key, body, "returns_not_supported", MSG_RETURNS, ["returnItems"])
 
 
 def test_received_as_current_status_is_accepted(api: Api, key: str) -> None:

@@ -160,6 +160,7 @@ ORDER_FIELDS = {
     "returnDevices",
     "returnItems",
     "returnPackedKits",
+    "returnId",
     "createdAt",
     "updatedAt",
 }
@@ -283,6 +284,7 @@ def assert_guide_order(order: dict[str, Any]) -> None:
         assert order[empty] == []
     for empty in ("returnDevices", "returnItems", "returnPackedKits"):
         assert order[empty] == []
+    assert order["returnId"] is None
     assert_utc_timestamp(order["createdAt"])
     assert_utc_timestamp(order["updatedAt"])
     assert_guide_content(order)

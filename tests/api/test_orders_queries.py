@@ -18,10 +18,11 @@ from tests.conftest import Api
 
 # Authenticate the key, then the order with its patient (and the patient's site) or site, then
 # one statement per collection: events, notes, items, kits (with their lines and items),
-# tracking numbers, packed kits, and devices (with item, site, patient, identifiers, events).
-FETCH_STATEMENTS = 9
-# Authenticate, count the matches, the page of orders, then the same seven collections.
-LIST_STATEMENTS = 10
+# tracking numbers, packed kits, devices (with item, site, patient, identifiers, events) and
+# the return leg (with its devices, items and packed kits).
+FETCH_STATEMENTS = 10
+# Authenticate, count the matches, the page of orders, then the same eight collections.
+LIST_STATEMENTS = 11
 
 
 def statements(api: Api, path: str, key: str) -> tuple[int, Any]:

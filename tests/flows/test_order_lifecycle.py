@@ -135,3 +135,98 @@ def test_a_packed_and_shipped_order_costs_the_same_statements_to_fetch(
         page = api.get("/api/v3/order?size=50", key=demo_keys.customer).json()
     assert page["total"] == 1
     assert (fetch_cost, counter.count) == (FETCH_STATEMENTS, LIST_STATEMENTS)
+
+
+def test_a_customer_cancels_before_packing_and_the_stock_comes_back(
+    api: Api, demo_keys: Any
+) -> None:
+    op = demo_keys.operator
+    before = stock(api, op, 1003)
+    order = place(api, demo_keys.customer, orderItems=[{"item": {"id": 1003}, "count": 7}])
+    assert stock(api, op, 1003)["reserved"] == before["reserved"] + 7
+    assert move(api, op, order["id"], "processing").status_code == 200
+    r = api.post(f"/api/v3/order/{order['id']}/cancel", key=demo_keys.customer)
+    assert r.status_code == 200, r.text
+    assert r.json()["currentStatus"] == "cancelled"
+    assert r.json()["orderEvents"][-1]["name"] == "cancelled"
+    assert stock(api, op, 1003) == before
+
+
+def test_a_customer_cannot_cancel_a_packed_order(api: Api, demo_keys: Any) -> None:
+    order = place(api, demo_keys.customer, orderItems=[{"item": {"id": 1000}, "count": 1}])
+    for status in ("processing", "packed"):
+        assert move(api, demo_keys.operator, order["id"], status).status_code == 200
+    r = api.post(f"/api/v3/order/{order['id']}/cancel", key=demo_keys.customer)
+    body = assert_problem(r, 409, "not_cancellable")
+    assert body["currentStatus"] == "packed"
+
+
+def test_the_operator_cancels_a_packed_order_and_its_devices_return_to_stock(
+    api: Api, demo_keys: Any
+) -> None:
+    op = demo_keys.operator
+    before = stock(api, op, 1000)
+    order = place(api, demo_keys.customer, orderItems=[{"item": {"id": 1000}, "count": 2}])
+    move(api, op, order["id"], "processing")
+    packed = move(api, op, order["id"], "packed").json()
+    device_ids = [d["id"] for d in packed["devices"]]
+    cancelled = move(api, op, order["id"], "cancelled")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["devices"] == []
+    assert stock(api, op, 1000) == before
+    for device_id in device_ids:
+        listed = api.get(f"/api/v3/ops/order/{order['id']}", key=op).json()
+        assert listed["currentStatus"] == "cancelled"
+        events = api.call(lambda s, d=device_id: _device_status(s, d))
+        assert events == "inStock"
+
+
+def test_the_operator_cannot_cancel_a_shipped_order(api: Api, demo_keys: Any) -> None:
+    op = demo_keys.operator
+    order = place(api, demo_keys.customer, orderItems=[{"item": {"id": 1003}, "count": 1}])
+    for status, extra in (
+        ("processing", {}),
+        ("packed", {}),
+        ("shipped", {"trackingNumbers": [{"carrier": "UPS", "value": "9"}]}),
+    ):
+        assert move(api, op, order["id"], status, **extra).status_code == 200
+    body = assert_problem(move(api, op, order["id"], "cancelled"), 409, "illegal_status_move")
+    assert body["allowedStatuses"] == ["delivered", "deliveryException", "onHold"]
+
+
+def test_hold_and_release_return_to_the_status_left(api: Api, demo_keys: Any) -> None:
+    op = demo_keys.operator
+    order = place(api, demo_keys.customer, orderItems=[{"item": {"id": 1003}, "count": 1}])
+    move(api, op, order["id"], "processing")
+    held = move(api, op, order["id"], "onHold")
+    assert held.json()["currentStatus"] == "onHold"
+    wrong = move(api, op, order["id"], "packed")
+    assert assert_problem(wrong, 409, "illegal_status_move")["allowedStatuses"] == ["processing"]
+    released = move(api, op, order["id"], "processing").json()
+    assert released["currentStatus"] == "processing"
+    assert [e["name"] for e in released["orderEvents"]] == [
+        "received",
+        "processing",
+        "onHold",
+        "processing",
+    ]
+
+
+def test_notes_are_added_to_an_order(api: Api, demo_keys: Any) -> None:
+    order = place(api, demo_keys.customer, orderItems=[{"item": {"id": 1003}, "count": 1}])
+    r = api.post(
+        f"/api/v3/order/{order['id']}/note", key=demo_keys.customer, json={"note": "Leave at door"}
+    )
+    assert r.status_code == 201, r.text
+    assert [n["note"] for n in r.json()["orderNotes"]] == ["Leave at door"]
+    other = api.post(
+        f"/api/v3/order/{order['id']}/note", key=demo_keys.other_customer, json={"note": "x"}
+    )
+    assert_problem(other, 404, "not_found")
+
+
+async def _device_status(session: Any, device_id: int) -> str:
+    from kitdesk.db.models import Device
+
+    device = await session.get(Device, device_id)
+    return str(device.current_status)

@@ -68,7 +68,7 @@ def test_without_a_secret_no_secret_or_signature_is_sent(
     assert got.headers["kitdesk-event-id"] == str(got.event_id)
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 410, 422])
+@pytest.mark.parametrize("status", [400, 404, 410])
 def test_client_errors_fail_at_once(
     api: Api, key: str, receiver: Receiver, worker: Worker, status: int
 ) -> None:
@@ -91,7 +91,7 @@ def test_client_errors_fail_at_once(
     ]
 
 
-@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("status", [301, 302, 307])
 def test_redirects_are_not_followed_and_fail_at_once(
     api: Api, key: str, receiver: Receiver, worker: Worker, status: int
 ) -> None:

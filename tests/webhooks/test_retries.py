@@ -52,7 +52,7 @@ def test_failed_attempts_are_retried_after_15_30_and_60_minutes_then_given_up(
     ]
 
 
-@pytest.mark.parametrize("status", [408, 429, 500, 503])
+@pytest.mark.parametrize("status", [408, 429, 500])
 def test_retryable_status_then_success_is_delivered(
     api: Api, key: str, receiver: Receiver, worker: Worker, status: int
 ) -> None:

@@ -126,7 +126,9 @@ def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
             message = "the body is not valid JSON"
         else:
             message = str(err.get("msg", "is invalid"))
-        errors.append(FieldError(_field_path(loc), message))
+        # A JSON syntax error's location is a character offset, not a field.
+        field = "body" if kind == "json_invalid" else _field_path(loc)
+        errors.append(FieldError(field, message))
     return errors
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -23,10 +22,10 @@ from kitdesk.db.models import (
     Site,
     StockLevel,
 )
-from kitdesk.domain.devices.states import DeviceEventType, DeviceStatus
 from kitdesk.domain.accounts import service as accounts
 from kitdesk.domain.catalog import service as catalog
 from kitdesk.domain.catalog.schemas import ItemCreate, ItemRef, KitCreate, KitLineIn
+from kitdesk.domain.devices.states import DeviceEventType, DeviceStatus
 
 DEMO_CUSTOMER = "Demo Clinic"
 OTHER_CUSTOMER = "Riverside Cardiology"

@@ -56,7 +56,7 @@ async def receive_stock(
     siteId: PathId,
     body: StockReceipt,
     session: SessionDep,
-    _: OperatorDep,  # noqa: N803
+    _: OperatorDep,
 ) -> list[StockLevelRead]:
     """Counted units arrive at a warehouse; returns the item's new stock level there."""
     await inventory.receive_stock(session, site_id=siteId, data=body)
@@ -73,7 +73,7 @@ async def receive_devices(
     siteId: PathId,
     body: DeviceReceipt,
     session: SessionDep,
-    _: OperatorDep,  # noqa: N803
+    _: OperatorDep,
 ) -> list[DeviceRead]:
     """Serialized units arrive at a warehouse, one device per identifier."""
     devices = await inventory.receive_devices(session, site_id=siteId, data=body)
@@ -97,7 +97,7 @@ async def list_orders(
     _: OperatorDep,
     paging: PageDep,
     account_id: Annotated[OptionalId, Query(alias="accountId")] = None,
-    id: Annotated[IdList, Query()] = [],  # noqa: A002
+    id: Annotated[IdList, Query()] = [],
     current_status: Annotated[list[Status], Query(alias="currentStatus")] = [],
 ) -> Page[OrderRead]:
     """Orders of every customer, oldest first, with filters."""
@@ -106,7 +106,7 @@ async def list_orders(
 
 
 @router.get("/order/{orderId}", response_model=OrderRead, responses=ERRORS)
-async def get_order(orderId: PathId, session: SessionDep, _: OperatorDep) -> OrderRead:  # noqa: N803
+async def get_order(orderId: PathId, session: SessionDep, _: OperatorDep) -> OrderRead:
     """Any customer's order."""
     return queries.to_read(await queries.get_order(session, account_id=None, order_id=orderId))
 
@@ -120,7 +120,7 @@ async def move_order(
     orderId: PathId,
     body: OrderMove,
     session: SessionDep,
-    _: OperatorDep,  # noqa: N803
+    _: OperatorDep,
 ) -> OrderRead:
     """Move an order to its next status (see GET /api/v3/order-status for the table)."""
     order = await fulfillment.lock_order(session, order_id=orderId, account_id=None)

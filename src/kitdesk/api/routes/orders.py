@@ -11,9 +11,9 @@ from kitdesk.api.deps import CallerDep, PageDep, SessionDep
 from kitdesk.api.problems import error_responses
 from kitdesk.api.routes import IdList, PathId
 from kitdesk.domain.common import Page
-from kitdesk.domain.orders import lifecycle, placement, queries
+from kitdesk.domain.orders import fulfillment, lifecycle, placement, queries
 from kitdesk.domain.orders.lifecycle import Status
-from kitdesk.domain.orders.schemas import OrderCreate, OrderRead, OrderSort
+from kitdesk.domain.orders.schemas import OrderCreate, OrderNoteIn, OrderRead, OrderSort
 
 router = APIRouter(prefix="/api/v3", tags=["orders"])
 
@@ -87,3 +87,42 @@ async def get_order(orderId: PathId, session: SessionDep, caller: CallerDep) -> 
 async def order_statuses(caller: CallerDep) -> list[dict[str, Any]]:
     """The order lifecycle: every status and the statuses it may move to."""
     return lifecycle.table()
+
+
+@router.post(
+    "/order/{orderId}/cancel",
+    response_model=OrderRead,
+    responses=error_responses(400, 401, 404, 409),
+)
+async def cancel_order(orderId: PathId, session: SessionDep, caller: CallerDep) -> OrderRead:
+    """Cancel an order that is not packed yet; its reserved stock is released."""
+    order = await fulfillment.lock_order(session, order_id=orderId, account_id=caller.account_id)
+    await fulfillment.cancel(session, order, allowed=lifecycle.CUSTOMER_CANCELLABLE)
+    return queries.to_read(
+        await queries.get_order(session, account_id=caller.account_id, order_id=orderId)
+    )
+
+
+@router.post(
+    "/order/{orderId}/note",
+    status_code=201,
+    response_model=OrderRead,
+    responses=error_responses(400, 401, 404),
+)
+async def add_order_note(
+    orderId: PathId,
+    body: OrderNoteIn,
+    session: SessionDep,
+    caller: CallerDep,
+) -> OrderRead:
+    """Attach a note to an order."""
+    await fulfillment.add_note(
+        session,
+        account_id=caller.account_id,
+        order_id=orderId,
+        note=body.note,
+        key_prefix=caller.key_prefix,
+    )
+    return queries.to_read(
+        await queries.get_order(session, account_id=caller.account_id, order_id=orderId)
+    )

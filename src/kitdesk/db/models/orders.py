@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,9 @@ from kitdesk.db.models.catalog import Item, Kit
 from kitdesk.db.models.customers import Patient, Site
 from kitdesk.db.models.devices import OrderDevice, PackedKit, TrackingNumber
 from kitdesk.db.models.inventory import OrderReservation
+
+if TYPE_CHECKING:
+    from kitdesk.db.models.returns import Return
 
 
 class Order(Base):
@@ -64,6 +68,13 @@ class Order(Base):
     )
     order_devices: Mapped[list[OrderDevice]] = relationship(
         lazy="raise", order_by="OrderDevice.device_id", cascade="all, delete-orphan"
+    )
+    # The return leg of a two-way order (a Return whose related_order_id is this order).
+    returns: Mapped[list[Return]] = relationship(
+        lazy="raise",
+        primaryjoin="and_(Order.id == foreign(Return.related_order_id), Return.two_way.is_(True))",
+        order_by="Return.id",
+        viewonly=True,
     )
     reservations: Mapped[list[OrderReservation]] = relationship(
         lazy="raise", order_by="OrderReservation.item_id", cascade="all, delete-orphan"

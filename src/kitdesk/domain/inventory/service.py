@@ -21,8 +21,8 @@ from kitdesk.db.models import (
 from kitdesk.domain.catalog.service import item_read
 from kitdesk.domain.common import read_address, write_address
 from kitdesk.domain.devices.history import record
-from kitdesk.domain.devices.views import device_options
 from kitdesk.domain.devices.states import DeviceEventType, DeviceStatus
+from kitdesk.domain.devices.views import device_options
 from kitdesk.domain.inventory.schemas import (
     DeviceReceipt,
     FulfillmentSiteCreate,

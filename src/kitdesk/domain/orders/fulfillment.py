@@ -19,6 +19,7 @@ from kitdesk.db.models import (
     OrderEvent,
     OrderItem,
     OrderKit,
+    OrderNote,
     TrackingNumber,
 )
 from kitdesk.domain.catalog.service import kit_loader
@@ -206,3 +207,16 @@ async def _back_to_warehouse(session: AsyncSession, order: Order) -> None:
             status=DeviceStatus.RETURNED,
             order_id=order.id,
         )
+
+
+async def add_note(
+    session: AsyncSession, *, account_id: int, order_id: int, note: str, key_prefix: str | None
+) -> None:
+    """Append a note to one of the account's orders."""
+    found = await session.scalar(
+        select(Order.id).where(Order.id == order_id, Order.account_id == account_id)
+    )
+    if found is None:
+        raise not_found("order", order_id)
+    session.add(OrderNote(order_id=order_id, note=note, created_by_key_prefix=key_prefix))
+    await session.flush()

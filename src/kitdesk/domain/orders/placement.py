@@ -27,6 +27,7 @@ from kitdesk.domain.catalog.service import kit_loader
 from kitdesk.domain.inventory import service as inventory
 from kitdesk.domain.orders import lifecycle
 from kitdesk.domain.orders.schemas import OrderCreate
+from kitdesk.domain.returns.service import build_return
 from kitdesk.errors import FieldError, Invalid
 
 # Documented messages, verbatim.
@@ -34,6 +35,9 @@ MSG_RECIPIENT = "patient or site required"
 MSG_CONTENT = (
     "Order must contain at least one of: orderItems, orderKits, returnItems, returnDevices, "
     "or returnPackedKits"
+)
+MSG_SHIPPING_FOR_RETURNS = (
+    "shippingOption is required when emailLabel is false and return items are included"
 )
 MSG_NON_ORDERABLE = "Order contains Items that are marked as non-orderable. Order cannot be placed."
 
@@ -80,11 +84,29 @@ async def place_order(
     site_id = await inventory.reserve(session, needs=needs) if needs else None
     order = _build(account_id, data, resolved, key_prefix)
     order.fulfillment_site_id = site_id
+    order.two_way = _has_returns(data)
     order.reservations = [
         OrderReservation(item_id=item_id, quantity=quantity)
         for item_id, quantity in sorted(needs.items())
     ]
-    return await _write(session, account_id, order)
+    await _write(session, account_id, order)
+    if order.two_way:
+        order.returns = [
+            await build_return(
+                session,
+                account_id=account_id,
+                patient=resolved.patient,
+                site=resolved.site,
+                devices=data.return_devices or [],
+                items=data.return_items or [],
+                packed_kits=data.return_packed_kits or [],
+                shipping_option=data.shipping_option,
+                email_label=data.email_label,
+                related_order_id=order.id,
+                two_way=True,
+            )
+        ]
+    return order
 
 
 def units_needed(data: OrderCreate, r: _Resolved) -> dict[int, int]:
@@ -107,14 +129,8 @@ def _check_shape(data: OrderCreate, p: _Problems) -> None:
         p.errors.append(FieldError("site", msg))
     if not data.order_items and not data.order_kits and not _has_returns(data):
         p.add("order_content_required", MSG_CONTENT, "orderItems")
-    for name in ("return_devices", "return_items", "return_packed_kits"):
-        if getattr(data, name) is not None:
-            camel = {
-                "return_devices": "returnDevices",
-                "return_items": "returnItems",
-                "return_packed_kits": "returnPackedKits",
-            }[name]
-            p.add("returns_not_supported", "return content is not supported yet", camel)
+    if _has_returns(data) and not data.email_label and data.shipping_option is None:
+        p.add("shipping_option_required", MSG_SHIPPING_FOR_RETURNS, "shippingOption")
     _no_duplicates([line.item.id for line in data.order_items or []], "orderItems", "item", p)
     _no_duplicates([line.kit.id for line in data.order_kits or []], "orderKits", "kit", p)
 
@@ -226,6 +242,8 @@ def _check_kits(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
                 p.add("qty_over_one_loaner_kit", "qty_over_one_loaner_kit", f"{where}.count")
             if data.site is not None:
                 p.add("no_loaner_kit_to_site", "no_loaner_kit_to_site", f"{where}.kit.id")
+            if _has_returns(data):
+                p.add("no_returns_with_loaner_kit", "no_returns_with_loaner_kit", f"{where}.kit.id")
     for n in loaners[1:]:
         p.add("max_one_loaner_kit", "max_one_loaner_kit", f"orderKits[{n}].kit.id")
 
@@ -256,10 +274,11 @@ def _build(account_id: int, data: OrderCreate, r: _Resolved, key_prefix: str | N
         tracking_numbers=[],
         packed_kits=[],
         order_devices=[],
+        returns=[],
     )
 
 
-async def _write(session: AsyncSession, account_id: int, order: Order) -> Order:
+async def _write(session: AsyncSession, account_id: int, order: Order) -> None:
     session.add(order)
     await session.flush()
     session.add_all(
@@ -267,4 +286,3 @@ async def _write(session: AsyncSession, account_id: int, order: Order) -> Order:
         for n, value in enumerate(order.external_order_ids)
     )
     await session.flush()
-    return order

@@ -21,6 +21,8 @@ from kitdesk.db.models import (
     OrderKit,
     PackedKit,
     Patient,
+    Return,
+    ReturnItem,
 )
 from kitdesk.domain.catalog.service import item_read, kit_read
 from kitdesk.domain.common import Page, PageRequest, make_page
@@ -34,6 +36,9 @@ from kitdesk.domain.orders.schemas import (
     OrderRead,
     OrderSort,
     PackedKitRead,
+    ReturnDeviceIdRead,
+    ReturnItemRead,
+    ReturnPackedKitIdRead,
     TrackingNumberRead,
 )
 from kitdesk.domain.patients.service import to_read as patient_read
@@ -77,6 +82,9 @@ def order_loader() -> tuple[Any, ...]:
         .joinedload(Kit.kit_items)
         .joinedload(KitItem.item),
         *_device_loader(selectinload(Order.order_devices).joinedload(OrderDevice.device)),
+        selectinload(Order.returns).joinedload(Return.devices),
+        selectinload(Order.returns).joinedload(Return.items).joinedload(ReturnItem.item),
+        selectinload(Order.returns).joinedload(Return.packed_kits),
     )
 
 
@@ -128,12 +136,31 @@ def to_read(order: Order) -> OrderRead:
             )
             for pk in order.packed_kits
         ],
-        return_devices=[],
-        return_items=[],
-        return_packed_kits=[],
+        **_return_leg(order),
         created_at=order.created_at,
         updated_at=order.updated_at,
     )
+
+
+def _return_leg(order: Order) -> dict[str, Any]:
+    """The order's return leg as the request named it (the return itself has the details)."""
+    leg = order.returns[0] if order.returns else None
+    if leg is None:
+        return {
+            "return_id": None,
+            "return_devices": [],
+            "return_items": [],
+            "return_packed_kits": [],
+        }
+    in_kits = {d.device_id for d in leg.devices if d.packed_kit_id is not None}
+    return {
+        "return_id": leg.id,
+        "return_devices": [
+            ReturnDeviceIdRead(id=d.device_id) for d in leg.devices if d.device_id not in in_kits
+        ],
+        "return_items": [ReturnItemRead(item=item_read(i.item), count=i.count) for i in leg.items],
+        "return_packed_kits": [ReturnPackedKitIdRead(id=k.packed_kit_id) for k in leg.packed_kits],
+    }
 
 
 async def get_order(session: AsyncSession, *, account_id: int | None, order_id: int) -> Order:

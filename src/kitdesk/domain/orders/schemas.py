@@ -12,6 +12,7 @@ from kitdesk.domain.common import CamelModel, Count, InputModel, LongText, Short
 from kitdesk.domain.devices.schemas import DeviceRead
 from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.patients.schemas import PatientRead, PatientRef
+from kitdesk.domain.returns.refs import ReturnDeviceRef, ReturnItemIn, ReturnPackedKitRef
 from kitdesk.domain.sites.schemas import SiteRead, SiteRef
 
 ShippingOption = Literal["standard", "expedited", "overnight", "pickup"]
@@ -57,9 +58,15 @@ class OrderCreate(InputModel):
     current_status: Literal["received"] | None = Field(
         default=None, description="Set by Kitdesk; a new order is always received."
     )
-    return_devices: list[Any] | None = Field(default=None, max_length=MAX_LINES)
-    return_items: list[Any] | None = Field(default=None, max_length=MAX_LINES)
-    return_packed_kits: list[Any] | None = Field(default=None, max_length=MAX_LINES)
+    return_devices: list[ReturnDeviceRef] | None = Field(
+        default=None, max_length=MAX_LINES, description="Devices to come back (two-way order)."
+    )
+    return_items: list[ReturnItemIn] | None = Field(
+        default=None, max_length=MAX_LINES, description="Counted items to come back."
+    )
+    return_packed_kits: list[ReturnPackedKitRef] | None = Field(
+        default=None, max_length=MAX_LINES, description="Packed kits to come back whole."
+    )
 
 
 class OrderItemRead(CamelModel):
@@ -98,6 +105,25 @@ class TrackingNumberRead(CamelModel):
     value: str
 
 
+class ReturnDeviceIdRead(CamelModel):
+    """A device expected back on the order's return leg."""
+
+    id: int
+
+
+class ReturnItemRead(CamelModel):
+    """Counted items expected back."""
+
+    item: ItemRead
+    count: int
+
+
+class ReturnPackedKitIdRead(CamelModel):
+    """A packed kit expected back whole."""
+
+    id: int
+
+
 class PackedKitRead(CamelModel):
     """One unit of an ordered kit as packed, with its devices."""
 
@@ -125,8 +151,11 @@ class OrderRead(CamelModel):
         description="Devices shipped for the ordered items (kit devices are in packedKits)."
     )
     packed_kits: list[PackedKitRead]
-    return_devices: list[dict[str, Any]]
-    return_items: list[dict[str, Any]]
-    return_packed_kits: list[dict[str, Any]]
+    return_id: int | None = Field(
+        default=None, description="The return that carries this order's return leg."
+    )
+    return_devices: list[ReturnDeviceIdRead]
+    return_items: list[ReturnItemRead]
+    return_packed_kits: list[ReturnPackedKitIdRead]
     created_at: datetime
     updated_at: datetime

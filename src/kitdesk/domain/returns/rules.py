@@ -34,7 +34,7 @@ from kitdesk.domain.devices.states import HELD_BY_CUSTOMER
 from kitdesk.domain.devices.views import device_options
 from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.orders.schemas import ShippingOption
-from kitdesk.domain.returns.schemas import ReturnDeviceRef, ReturnItemIn, ReturnPackedKitRef
+from kitdesk.domain.returns.refs import ReturnDeviceRef, ReturnItemIn, ReturnPackedKitRef
 from kitdesk.domain.returns.states import OPEN
 from kitdesk.errors import FieldError, Invalid
 

@@ -5,47 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
-from kitdesk.domain.catalog.schemas import ItemRead, ItemRef, KitRead
-from kitdesk.domain.common import CamelModel, Count, Id, InputModel, ShortText, StrictBool
+from kitdesk.domain.catalog.schemas import ItemRead, KitRead
+from kitdesk.domain.common import CamelModel, Id, InputModel, StrictBool
 from kitdesk.domain.devices.schemas import DeviceRead
 from kitdesk.domain.orders.fulfillment_schemas import TrackingNumberIn
 from kitdesk.domain.orders.schemas import ShippingOption, TrackingNumberRead
 from kitdesk.domain.patients.schemas import PatientRead
+from kitdesk.domain.returns.refs import MAX_LINES, ReturnDeviceRef, ReturnItemIn, ReturnPackedKitRef
 from kitdesk.domain.returns.states import ReturnStatus
 from kitdesk.domain.sites.schemas import SiteRead
-
-MAX_LINES = 100
-
-
-class ReturnDeviceRef(InputModel):
-    """A device coming back, named by ``id`` or by ``deviceIdentifier`` (exactly one)."""
-
-    id: Id | None = None
-    device_identifier: ShortText | None = Field(
-        default=None, description="One of the device's identifiers (serial, IMEI, ...)."
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> ReturnDeviceRef:
-        if (self.id is None) == (self.device_identifier is None):
-            raise PydanticCustomError("device_ref", "give exactly one of id or deviceIdentifier")
-        return self
-
-
-class ReturnItemIn(InputModel):
-    """Counted items coming back: ``{"item": {"id": ...}, "count": n}``."""
-
-    item: ItemRef
-    count: Count
-
-
-class ReturnPackedKitRef(InputModel):
-    """A packed kit (the ``id`` of an order's ``packedKits`` entry) coming back whole."""
-
-    id: Id = Field(description="Id of a packed kit of one of the caller's delivered orders.")
 
 
 class ReturnCreate(InputModel):

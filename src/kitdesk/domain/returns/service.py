@@ -33,13 +33,9 @@ from kitdesk.domain.returns.operations import (
     receive_return,
 )
 from kitdesk.domain.returns.queries import ReturnFilters, get_return, list_returns, to_read
+from kitdesk.domain.returns.refs import ReturnDeviceRef, ReturnItemIn, ReturnPackedKitRef
 from kitdesk.domain.returns.rules import Problems, Resolved, ReturnRequest
-from kitdesk.domain.returns.schemas import (
-    ReturnCreate,
-    ReturnDeviceRef,
-    ReturnItemIn,
-    ReturnPackedKitRef,
-)
+from kitdesk.domain.returns.schemas import ReturnCreate
 from kitdesk.domain.returns.states import INITIAL
 
 MSG_SENDER = "patientId or siteId required"
