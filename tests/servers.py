@@ -75,7 +75,7 @@ def start_server(
     port = free_port()
     env = {**os.environ, "KITDESK_DATABASE_URL": database_url, **(extra_env or {})}
     with log.open("wb") as handle:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             [str(KITDESK), "serve", "--no-demo", "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=handle,

@@ -221,3 +221,13 @@ def test_the_served_table_lists_every_status_once_with_its_next_statuses() -> No
         "received",
         "processing",
     ]
+
+
+def test_the_literal_types_name_real_statuses() -> None:
+    from typing import get_args
+
+    from kitdesk.domain.devices.states import DeviceStatus, InspectionResult
+    from kitdesk.domain.orders.lifecycle import INITIAL, InitialStatus
+
+    assert get_args(InitialStatus) == (INITIAL.value,)
+    assert set(get_args(InspectionResult)) == {DeviceStatus.IN_STOCK, DeviceStatus.RETIRED}

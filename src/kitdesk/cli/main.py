@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from kitdesk.cli import ops
 from kitdesk.cli.runtime import fail, parse, run, run_in_transaction
 from kitdesk.db.engine import create_engine, create_session_factory, session_scope
 from kitdesk.db.migrate import upgrade
@@ -34,6 +35,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(items_app, name="items")
 app.add_typer(kits_app, name="kits")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(ops.warehouses_app, name="warehouses")
+app.add_typer(ops.stock_app, name="stock")
+app.add_typer(ops.orders_app, name="orders")
 
 
 def _migrate(settings: Settings) -> None:

@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.cli.runtime import run_in_transaction
 from kitdesk.db.models import Order
 from kitdesk.domain.inventory import service as inventory
 from kitdesk.domain.inventory.schemas import DeviceReceipt, FulfillmentSiteCreate, StockReceipt
-from kitdesk.domain.orders import fulfillment
+from kitdesk.domain.orders import fulfillment, placement, queries
 from kitdesk.domain.orders.fulfillment_schemas import OrderMove, TrackingNumberIn
 from kitdesk.domain.orders.lifecycle import Status
+from kitdesk.domain.orders.schemas import OrderCreate
 
 warehouses_app = typer.Typer(help="Warehouses (fulfillment sites).", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock: receive units and devices, see levels.", no_args_is_help=True)
@@ -102,6 +104,63 @@ def stock_show(
             f"{lv.fulfillment_site_id}\t{lv.item.id}\t{lv.on_hand}\t{lv.reserved}"
             f"\t{lv.available}\t{lv.item.name}"
         )
+
+
+def _lines(specs: list[str], kind: str) -> list[dict[str, object]]:
+    lines: list[dict[str, object]] = []
+    for spec in specs:
+        ident, sep, count = spec.partition(":")
+        if not ident.isdigit() or (sep and not count.isdigit()):
+            typer.echo(f"error: --{kind} takes ID:COUNT, got {spec!r}", err=True)
+            raise typer.Exit(2)
+        lines.append({kind: {"id": int(ident)}, "count": int(count or "1")})
+    return lines
+
+
+@orders_app.command("create")
+def orders_create(
+    account: Annotated[int, typer.Option(help="Customer account id.")],
+    patient: Annotated[int | None, typer.Option(help="Recipient patient id.")] = None,
+    site: Annotated[int | None, typer.Option(help="Recipient site id.")] = None,
+    item: Annotated[list[str], typer.Option(help="ITEM_ID:COUNT, repeatable.")] = [],  # noqa: B006
+    kit: Annotated[list[str], typer.Option(help="KIT_ID:COUNT, repeatable.")] = [],  # noqa: B006
+    shipping: Annotated[str, typer.Option(help="standard, expedited, overnight or pickup.")] = (
+        "standard"
+    ),
+) -> None:
+    """Place an order for a customer, with the same rules as POST /api/v3/order."""
+    body: dict[str, object] = {
+        "orderItems": _lines(item, "item") or None,
+        "orderKits": _lines(kit, "kit") or None,
+        "shippingOption": shipping,
+    }
+    if patient is not None:
+        body["patient"] = {"id": patient}
+    if site is not None:
+        body["site"] = {"id": site}
+    try:
+        data = OrderCreate.model_validate(body)
+    except ValidationError as exc:
+        typer.echo(f"error: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from None
+    order = run_in_transaction(
+        lambda s: placement.place_order(s, account_id=account, data=data, key_prefix=None)
+    )
+    typer.echo(
+        f"order {order.id} created ({order.current_status}) at warehouse "
+        f"{order.fulfillment_site_id}"
+    )
+
+
+@orders_app.command("show")
+def orders_show(order_id: int) -> None:
+    """Print an order as the API shows it (JSON)."""
+
+    async def work(session: AsyncSession) -> str:
+        order = await queries.get_order(session, account_id=None, order_id=order_id)
+        return queries.to_read(order).model_dump_json(by_alias=True, indent=2)
+
+    typer.echo(run_in_transaction(work))
 
 
 @orders_app.command("move")

@@ -125,6 +125,7 @@ class WebhookAttempt(Base):
     response_status: Mapped[int | None] = mapped_column(Integer)
     # timeout, network_error, redirect, client_error, server_error, address_refused, error
     error: Mapped[str | None] = mapped_column(String(32))
-    # succeeded, retry (another attempt is scheduled) or failed (no more attempts)
+    # succeeded, retry (another attempt is scheduled), failed (no more attempts) or stale (the
+    # result came after the worker's lease ran out and did not change the delivery)
     outcome: Mapped[str] = mapped_column(String(16))
     duration_ms: Mapped[int] = mapped_column(Integer)

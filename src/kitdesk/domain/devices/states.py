@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 
 class DeviceStatus(StrEnum):
@@ -40,6 +41,9 @@ class DeviceEventType(StrEnum):
     RETIRED = "retired"
     MARKED_LOST = "markedLost"
 
+
+# What inspecting a returned device can conclude: back in stock, or out of use.
+InspectionResult = Literal["inStock", "retired"]
 
 # Statuses in which a customer holds the device (it can be returned or associated).
 HELD_BY_CUSTOMER = frozenset({DeviceStatus.AVAILABLE_AT_SITE, DeviceStatus.WITH_PATIENT})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 
 class Status(StrEnum):
@@ -31,6 +32,8 @@ class Status(StrEnum):
 S = Status
 
 INITIAL = S.RECEIVED
+# The only status a client may send on create (as a literal type, for validation and OpenAPI).
+InitialStatus = Literal["received"]
 
 # Forward moves. onHold is handled apart: any status not in NO_HOLD may go on hold, and a held
 # order may only go back to the status it left.

@@ -10,7 +10,7 @@ from pydantic import Field
 from kitdesk.domain.catalog.schemas import ItemRead, ItemRef, KitRead, KitRef
 from kitdesk.domain.common import CamelModel, Count, InputModel, LongText, ShortText, StrictBool
 from kitdesk.domain.devices.schemas import DeviceRead
-from kitdesk.domain.orders.lifecycle import Status
+from kitdesk.domain.orders.lifecycle import InitialStatus, Status
 from kitdesk.domain.patients.schemas import PatientRead, PatientRef
 from kitdesk.domain.returns.refs import ReturnDeviceRef, ReturnItemIn, ReturnPackedKitRef
 from kitdesk.domain.sites.schemas import SiteRead, SiteRef
@@ -55,7 +55,7 @@ class OrderCreate(InputModel):
     email_label: StrictBool = Field(
         default=False, description="Email the return label (true) or ship it (false)."
     )
-    current_status: Literal["received"] | None = Field(
+    current_status: InitialStatus | None = Field(
         default=None, description="Set by Kitdesk; a new order is always received."
     )
     return_devices: list[ReturnDeviceRef] | None = Field(

@@ -19,14 +19,18 @@ from kitdesk.db.models import (
     TrackingNumber,
 )
 from kitdesk.domain.devices.history import record
-from kitdesk.domain.devices.states import HELD_BY_CUSTOMER, DeviceEventType, DeviceStatus
+from kitdesk.domain.devices.states import (
+    HELD_BY_CUSTOMER,
+    DeviceEventType,
+    DeviceStatus,
+    InspectionResult,
+)
 from kitdesk.domain.devices.views import device_options
 from kitdesk.domain.inventory import service as inventory
 from kitdesk.domain.orders.fulfillment_schemas import TrackingNumberIn
 from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.returns import states
 from kitdesk.domain.returns.queries import return_loader
-from kitdesk.domain.returns.schemas import InspectionResult
 from kitdesk.domain.returns.states import ReturnStatus
 from kitdesk.errors import FieldError, Invalid, InvalidState, not_found
 
@@ -176,7 +180,7 @@ async def inspect_device(
             "only a returned device can be inspected",
             extra={"currentStatus": device.current_status},
         )
-    if result == "inStock":
+    if result == DeviceStatus.IN_STOCK.value:
         await inventory.restock(
             session, site_id=device.fulfillment_site_id, units={device.item_id: 1}
         )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import Field
 
 from kitdesk.domain.catalog.schemas import ItemRead, KitRead
 from kitdesk.domain.common import CamelModel, Id, InputModel, StrictBool
 from kitdesk.domain.devices.schemas import DeviceRead
+from kitdesk.domain.devices.states import InspectionResult
 from kitdesk.domain.orders.fulfillment_schemas import TrackingNumberIn
 from kitdesk.domain.orders.schemas import ShippingOption, TrackingNumberRead
 from kitdesk.domain.patients.schemas import PatientRead
@@ -89,9 +89,6 @@ class ReturnReceipt(InputModel):
     """A return arrived at a warehouse (operator)."""
 
     fulfillment_site_id: Id = Field(description="The warehouse that received the return.")
-
-
-InspectionResult = Literal["inStock", "retired"]
 
 
 class DeviceInspection(InputModel):

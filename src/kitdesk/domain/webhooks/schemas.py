@@ -88,7 +88,10 @@ class WebhookAttemptRead(CamelModel):
     error: str | None = Field(
         description="Why no usable response came: timeout, network_error, address_refused, error."
     )
-    outcome: Literal["succeeded", "retry", "failed"]
+    outcome: Literal["succeeded", "retry", "failed", "stale"] = Field(
+        description="succeeded; retry (another attempt is scheduled); failed (no more attempts); "
+        "stale (the result came after the worker's lease ran out and changed nothing)."
+    )
     duration_ms: int
 
 

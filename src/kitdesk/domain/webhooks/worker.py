@@ -186,16 +186,6 @@ async def record(
     async with session_scope(factory) as session:
         for job, result in results:
             outcome, values = _next_state(job, result, schedule=schedule, now=now)
-            session.add(
-                WebhookAttempt(
-                    delivery_id=job.delivery_id,
-                    attempted_at=now,
-                    response_status=result.response_status,
-                    error=result.error,
-                    outcome=outcome,
-                    duration_ms=result.duration_ms,
-                )
-            )
             updated = await session.execute(
                 update(WebhookDelivery)
                 .where(
@@ -206,7 +196,20 @@ async def record(
                 .values(**values)
             )
             if updated.rowcount == 0:  # type: ignore[attr-defined]
-                log.warning("webhook delivery %s: lease lost before its result", job.delivery_id)
+                # The lease ran out (or the webhook was deleted) while this attempt was under
+                # way: the attempt is logged, but the delivery belongs to someone else now.
+                log.warning("webhook delivery %s: result arrived after the lease", job.delivery_id)
+                outcome = "stale"
+            session.add(
+                WebhookAttempt(
+                    delivery_id=job.delivery_id,
+                    attempted_at=now,
+                    response_status=result.response_status,
+                    error=result.error,
+                    outcome=outcome,
+                    duration_ms=result.duration_ms,
+                )
+            )
 
 
 async def run_once(
