@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     demo_api_key: str | None = Field(
         default=None, description="When set, the demo customer's API key is this value."
     )
+    demo_operator_key: str | None = Field(
+        default=None, description="When set, the demo operator's API key is this value."
+    )
     db_pool_size: int = 10
     db_echo: bool = False
     log_level: str = "info"
@@ -56,6 +59,34 @@ class Settings(BaseSettings):
         default=False,
         description="Run the webhook worker inside the API server (for the embedded SQLite "
         "deployment; production runs `kitdesk worker` processes instead).",
+    )
+
+    # Integrity (see docs/guarantees.md).
+    idempotency_retention_seconds: int = Field(
+        default=24 * 3600,
+        ge=24 * 3600,
+        le=30 * 24 * 3600,
+        description="How long a completed Idempotency-Key is replayed; older keys count as new "
+        "and purge_expired() deletes them. At least 24 hours.",
+    )
+    idempotency_abandon_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=24 * 3600,
+        description="A key still in flight after this long belongs to a request whose process "
+        "died; the next request with the key takes it over.",
+    )
+    rate_limit_requests: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests one API key may make per window; unset (the default) turns rate "
+        "limiting off.",
+    )
+    rate_limit_window_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=366 * 24 * 3600,
+        description="Length of a rate-limit window (fixed windows aligned to the Unix epoch).",
     )
 
     @field_validator("webhook_retry_schedule_seconds")

@@ -58,7 +58,11 @@ def _load_demo(settings: Settings) -> demo.DemoKeys | None:
             async with session_scope(create_session_factory(engine)) as session:
                 if await demo.has_data(session):
                     return None
-                return await demo.load(session, customer_key=settings.demo_api_key)
+                return await demo.load(
+                    session,
+                    customer_key=settings.demo_api_key,
+                    operator_key=settings.demo_operator_key,
+                )
         finally:
             await engine.dispose()
 
