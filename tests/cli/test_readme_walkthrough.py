@@ -33,7 +33,7 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     }
     log = tmp_path / "server.log"
     with log.open("wb") as handle:
-        server = subprocess.Popen(  # noqa: S603
+        server = subprocess.Popen(
             [str(KITDESK), "serve"], env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT
         )
     try:
@@ -46,8 +46,8 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         script = (
             prelude + wait + "\n" + "\n".join(blocks).replace("127.0.0.1:8000", f"127.0.0.1:{port}")
         )
-        done = subprocess.run(  # noqa: S603
-            ["bash", "-e", "-c", script],  # noqa: S607
+        done = subprocess.run(
+            ["bash", "-e", "-c", script],
             env=env,
             cwd=ROOT,
             capture_output=True,
