@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_echo: bool = False
     log_level: str = "info"
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Largest request body accepted, in bytes; a larger one is refused with 413 "
+        "before it is read whole.",
+    )
 
     # Webhooks (see docs/webhooks.md).
     webhook_allow_private_urls: bool = Field(

@@ -193,3 +193,15 @@ def test_log_payload_is_the_serialized_envelope(
     assert log["payload"].endswith(
         ',"type":"order.status","payload":{"orderId":7,"orderEventType":"délivered"}}'
     )
+
+
+def test_a_page_of_logs_costs_the_same_queries_whatever_it_holds(
+    api: Api, key: str, logs: Logs
+) -> None:
+    with api.count_queries() as counter:
+        assert len(log_page(api, key, size=1)["content"]) == 1
+    one = counter.count
+    with api.count_queries() as counter:
+        assert len(log_page(api, key)["content"]) == 4
+
+    assert counter.count == one > 0

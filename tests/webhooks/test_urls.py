@@ -111,5 +111,7 @@ def test_patch_to_a_private_address_is_refused(api: Api, key: str) -> None:
         ("240.0.0.1", False),
     ],
 )
-def test_public_address_check(address: str, public: bool) -> None:
+def test_only_globally_routable_unicast_addresses_count_as_public(
+    address: str, public: bool
+) -> None:
     assert is_public(ipaddress.ip_address(address)) is public

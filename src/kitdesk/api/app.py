@@ -7,16 +7,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kitdesk.api import problems
+from kitdesk import logs
+from kitdesk.api import deps, problems
+from kitdesk.api.guards import RequestGuardMiddleware, add_method_guards
+from kitdesk.api.integrity import openapi as integrity_openapi
+from kitdesk.api.integrity.middleware import IntegrityMiddleware
+from kitdesk.api.request_log import RequestLogMiddleware
 from kitdesk.api.routes import (
     catalog,
     devices,
     health,
     ops,
+    ops_accounts,
+    ops_audit,
     ops_returns,
     orders,
     patients,
@@ -69,6 +76,7 @@ class RequestIdMiddleware:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI application for ``settings`` (read from the environment when omitted)."""
     settings = settings or Settings()
+    logs.install_guards()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(deps.single_valued_query)],
     )
     app.state.settings = settings
     problems.install(app)
@@ -98,11 +107,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices,
         returns,
         ops,
+        ops_accounts,
+        ops_audit,
         ops_returns,
         webhook_logs,  # before webhooks: /webhook/logs is not a webhook id
         webhooks,
     ):
         app.include_router(module.router)
+    add_method_guards(app.router)
+    # Added first, so it runs inside RequestIdMiddleware and its problems carry the request id.
+    app.add_middleware(IntegrityMiddleware, settings=settings)
+    # Outside the integrity middleware: a hostile body is refused before anything reads it.
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Inside RequestIdMiddleware (it needs the id), outside the rest (it logs their answers too).
+    app.add_middleware(RequestLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
     def openapi() -> dict[str, Any]:
@@ -116,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(_problem_schemas())
             _replace_422_with_400(schema)
+            integrity_openapi.document(schema)
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
             app.openapi_schema = schema
@@ -143,4 +162,7 @@ def _problem_schemas() -> dict[str, Any]:
 
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (each worker process reads the environment)."""
-    return create_app(Settings())
+    settings = Settings()
+    # Each server process logs JSON lines, uvicorn's own included.
+    logs.configure(settings)
+    return create_app(settings)

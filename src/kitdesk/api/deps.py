@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitdesk import context
+from kitdesk.api.integrity import state as integrity_state
 from kitdesk.db.engine import session_scope
-from kitdesk.domain.accounts.service import Caller, authenticate
-from kitdesk.domain.common import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PageRequest
-from kitdesk.errors import Forbidden
+from kitdesk.domain.accounts.service import Caller, KeyRejected, authenticate
+from kitdesk.domain.common import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    PageRequest,
+    invalid_input,
+)
+from kitdesk.errors import FieldError, Forbidden
 
 API_KEY_HEADER = "Impilo-API-Key"
 api_key_scheme = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
@@ -21,6 +30,12 @@ api_key_scheme = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     # One transaction per request. scope="function" (below) makes the commit happen before the
     # response is sent, so a client never sees a success for a change that did not commit.
+    shared = integrity_state.shared_session(request)
+    if shared is not None:
+        # An Idempotency-Key request: the middleware commits this transaction together with
+        # the stored response, or rolls both back.
+        yield shared
+        return
     async with session_scope(request.app.state.session_factory) as session:
         yield session
 
@@ -32,8 +47,23 @@ async def _caller(request: Request, key: Annotated[str | None, Depends(api_key_s
     # A short transaction of its own, before the request's: the key's last use is recorded even
     # when the request then fails and rolls back, and the key's row is not kept locked while a
     # long request runs (which would queue every other request made with the same key).
-    async with session_scope(request.app.state.session_factory) as session:
-        return await authenticate(session, key)
+    known = integrity_state.known_caller(request)  # already authenticated by the middleware
+    if known is None:
+        try:
+            async with session_scope(request.app.state.session_factory) as session:
+                known = await authenticate(session, key)
+        except KeyRejected as exc:
+            _name_caller(exc.account_id, exc.key_prefix)  # its refusal names the key's owner
+            raise
+    _name_caller(known.account_id, known.key_prefix)
+    return known
+
+
+def _name_caller(account_id: int | None, key_prefix: str | None) -> None:
+    """Name the caller in the request's context, for audit entries and the access-log line."""
+    work = context.current()
+    if work is not None:
+        work.account_id, work.key_prefix = account_id, key_prefix
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
@@ -61,3 +91,38 @@ def _page(
 
 
 PageDep = Annotated[PageRequest, Depends(_page)]
+
+
+async def single_valued_query(request: Request) -> None:
+    """Refuse a repeated query parameter that the OpenAPI document declares single-valued
+    (``?size=1&size=500``), rather than silently reading one of its values."""
+    route = request.scope.get("route")
+    if not request.query_params or not isinstance(route, APIRoute):
+        return
+    names = _single_valued(request.app).get((request.method, route.path_format), frozenset())
+    repeated = sorted(n for n in names if len(request.query_params.getlist(n)) > 1)
+    if repeated:
+        raise invalid_input([FieldError(n, "must be given at most once") for n in repeated])
+
+
+def _single_valued(app: Any) -> dict[tuple[str, str], frozenset[str]]:
+    known: dict[tuple[str, str], frozenset[str]] | None = getattr(
+        app.state, "single_valued_query", None
+    )
+    if known is None:
+        known = {
+            (method.upper(), path): frozenset(
+                p["name"]
+                for p in operation.get("parameters", [])
+                if p.get("in") == "query" and not _is_array(p.get("schema", {}))
+            )
+            for path, operations in app.openapi().get("paths", {}).items()
+            for method, operation in operations.items()
+        }
+        app.state.single_valued_query = known
+    return known
+
+
+def _is_array(schema: dict[str, Any]) -> bool:
+    options = [schema, *schema.get("anyOf", [])]
+    return any(option.get("type") == "array" for option in options)

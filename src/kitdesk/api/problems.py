@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,7 @@ from kitdesk.errors import (
 log = logging.getLogger("kitdesk.api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+MSG_UNREADABLE_BODY = "could not be read as JSON (UTF-8 text is required)"
 
 STATUS_OF: dict[type[DomainError], int] = {
     Invalid: 400,
@@ -87,7 +89,8 @@ def problem_response(
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": message,
-        "instance": request.url.path,
+        # Percent-encoded beyond the plain URL characters, so a hostile path is not echoed raw.
+        "instance": quote(request.url.path, safe="/:@!$&'()*+,;=-._~%"),
         "code": code,
         "message": message,
         "errors": [{"field": e.field, "message": e.message} for e in errors or []],
@@ -163,10 +166,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    if status == 404:
+    headers = dict(exc.headers) if exc.headers else {}
+    errors = None
+    if status == 400:
+        # The framework's only 400: a JSON body it could not decode (e.g. invalid UTF-8).
+        errors = [FieldError("body", MSG_UNREADABLE_BODY)]
+        message = f"invalid request: body: {MSG_UNREADABLE_BODY}"
+    elif status == 404:
         message = "no such endpoint"
     elif status == 405:
         message = f"method {request.method} is not allowed here"
+        headers["Allow"] = ", ".join(allowed_methods(request))
     else:
         message = HTTPStatus(status).phrase
     return problem_response(
@@ -174,12 +184,41 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         status=status,
         code=GENERIC_CODES.get(status, "http_error"),
         message=message,
-        headers=dict(exc.headers) if exc.headers else None,
+        errors=errors,
+        headers=headers or None,
     )
 
 
+async def method_not_allowed(request: Request) -> NoReturn:
+    """Endpoint of the routes that answer 405 where a literal path (``/patient/email``) would
+    otherwise be taken for an id (``/patient/{patientId}``) by the methods it does not serve."""
+    raise StarletteHTTPException(405)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods served at the request's path, for the ``Allow`` header of a 405.
+
+    Routes without path parameters win: ``/patient/email`` serves POST alone, although
+    ``/patient/{patientId}`` would match its path too.
+    """
+    literal: set[str] = set()
+    templated: set[str] = set()
+    path = request.scope["path"]
+    for route in request.app.router.routes:
+        methods = getattr(route, "methods", None)
+        regex = getattr(route, "path_regex", None)
+        if not methods or regex is None or getattr(route, "endpoint", None) is method_not_allowed:
+            continue
+        if regex.match(path):
+            (templated if route.param_convertors else literal).update(methods)
+    return sorted(literal or templated)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error", extra={"path": request.url.path})
+    # The route's template, not the path: a path can hold an identifier. The logging guards
+    # (kitdesk.logs) keep the exception's type and stack but not its message.
+    template = getattr(request.scope.get("route"), "path_format", None)
+    log.exception("unexpected error", extra={"fields": {"path": template}})
     return problem_response(
         request,
         status=500,

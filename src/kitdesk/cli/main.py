@@ -11,6 +11,7 @@ import uvicorn
 
 from kitdesk.cli import ops
 from kitdesk.cli.runtime import fail, parse, run, run_in_transaction
+from kitdesk.cli.worker import worker as worker_command
 from kitdesk.db.engine import create_engine, create_session_factory, session_scope
 from kitdesk.db.migrate import upgrade
 from kitdesk.domain import demo
@@ -38,6 +39,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(ops.warehouses_app, name="warehouses")
 app.add_typer(ops.stock_app, name="stock")
 app.add_typer(ops.orders_app, name="orders")
+app.command("worker")(worker_command)
 
 
 def _migrate(settings: Settings) -> None:

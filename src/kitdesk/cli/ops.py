@@ -7,15 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitdesk.cli.runtime import run_in_transaction
+from kitdesk.cli.runtime import fail, parse, run_in_transaction
 from kitdesk.db.models import Order
 from kitdesk.domain.inventory import service as inventory
 from kitdesk.domain.inventory.schemas import DeviceReceipt, FulfillmentSiteCreate, StockReceipt
 from kitdesk.domain.orders import fulfillment, placement, queries
-from kitdesk.domain.orders.fulfillment_schemas import OrderMove, TrackingNumberIn
+from kitdesk.domain.orders.fulfillment_schemas import OrderMove
 from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.orders.schemas import OrderCreate
 
@@ -27,7 +26,7 @@ orders_app = typer.Typer(help="Work orders through their lifecycle.", no_args_is
 @warehouses_app.command("create")
 def warehouses_create(code: str, name: str) -> None:
     """Add a warehouse."""
-    data = FulfillmentSiteCreate(code=code, name=name)
+    data = parse(FulfillmentSiteCreate, {"code": code, "name": name})
     site = run_in_transaction(lambda s: inventory.create_fulfillment_site(s, data=data))
     typer.echo(f"warehouse {site.id} created ({site.code})")
 
@@ -47,22 +46,39 @@ def stock_receive(
     quantity: Annotated[int, typer.Option(help="Units received.")],
 ) -> None:
     """Receive counted units of an item."""
-    data = StockReceipt(item_id=item, quantity=quantity)
+    data = parse(
+        StockReceipt,
+        {"itemId": item, "quantity": quantity},
+        names={"itemId": "--item", "quantity": "--quantity"},
+    )
     run_in_transaction(lambda s: inventory.receive_stock(s, site_id=warehouse, data=data))
     typer.echo(f"received {quantity} of item {item} at warehouse {warehouse}")
 
 
+CSV_COLUMNS = ("identifier", "serial", "imei", "iccid", "macaddress", "simcardnumber")
+
+
 def _identifiers_from_csv(path: Path) -> list[str]:
-    """Identifiers from a CSV file: the column named identifier/serial/imei, else the first."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    if not rows:
-        return []
-    header = [h.strip().lower() for h in rows[0]]
-    names = ("identifier", "serial", "imei", "iccid", "macaddress", "simcardnumber")
-    column = next((i for i, h in enumerate(header) if h in names), None)
+    """Identifiers from a CSV file: the column named identifier/serial/imei..., else the first
+    column of every row (a file without a header). Blank cells are skipped."""
+    if not path.is_file():
+        fail(f"no such file: {path}", 2)
+    try:
+        # utf-8-sig: spreadsheet programs often start the file with a byte-order mark.
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except UnicodeDecodeError:
+        fail(f"{path} is not a UTF-8 text file", 2)
+    except (OSError, csv.Error) as exc:
+        fail(f"cannot read {path}: {exc}", 2)
+    header = [h.strip().lower() for h in rows[0]] if rows else []
+    column = next((i for i, h in enumerate(header) if h in CSV_COLUMNS), None)
     body = rows[1:] if column is not None else rows
-    return [r[column or 0].strip() for r in body if r and r[column or 0].strip()]
+    at = column or 0
+    values = [r[at].strip() for r in body if len(r) > at and r[at].strip()]
+    if not values:
+        fail(f"no identifiers in {path}", 2)
+    return values
 
 
 @stock_app.command("receive-devices")
@@ -75,14 +91,14 @@ def stock_receive_devices(
     """Receive serialized devices, one per identifier (from options and/or a CSV file)."""
     values = list(identifier)
     if csv_file is not None:
-        if not csv_file.is_file():
-            typer.echo(f"error: no such file: {csv_file}", err=True)
-            raise typer.Exit(2)
         values += _identifiers_from_csv(csv_file)
     if not values:
-        typer.echo("error: give --identifier or --csv", err=True)
-        raise typer.Exit(2)
-    data = DeviceReceipt(item_id=item, identifiers=values)
+        fail("give --identifier or --csv", 2)
+    data = parse(
+        DeviceReceipt,
+        {"itemId": item, "identifiers": values},
+        names={"itemId": "--item", "identifiers": "--identifier"},
+    )
     devices = run_in_transaction(
         lambda s: inventory.receive_devices(s, site_id=warehouse, data=data)
     )
@@ -111,10 +127,19 @@ def _lines(specs: list[str], kind: str) -> list[dict[str, object]]:
     for spec in specs:
         ident, sep, count = spec.partition(":")
         if not ident.isdigit() or (sep and not count.isdigit()):
-            typer.echo(f"error: --{kind} takes ID:COUNT, got {spec!r}", err=True)
-            raise typer.Exit(2)
+            fail(f"--{kind} takes ID:COUNT, got {spec!r}", 2)
         lines.append({kind: {"id": int(ident)}, "count": int(count or "1")})
     return lines
+
+
+# Order fields as the options that set them, for error messages.
+ORDER_OPTIONS = {
+    "orderItems": "--item",
+    "orderKits": "--kit",
+    "patient": "--patient",
+    "site": "--site",
+    "shippingOption": "--shipping",
+}
 
 
 @orders_app.command("create")
@@ -138,11 +163,7 @@ def orders_create(
         body["patient"] = {"id": patient}
     if site is not None:
         body["site"] = {"id": site}
-    try:
-        data = OrderCreate.model_validate(body)
-    except ValidationError as exc:
-        typer.echo(f"error: {exc.errors()[0]['msg']}", err=True)
-        raise typer.Exit(2) from None
+    data = parse(OrderCreate, body, names=ORDER_OPTIONS)
     order = run_in_transaction(
         lambda s: placement.place_order(s, account_id=account, data=data, key_prefix=None)
     )
@@ -170,16 +191,20 @@ def orders_move(
     tracking: Annotated[
         list[str], typer.Option(help="CARRIER:NUMBER, repeatable (for shipped).")
     ] = [],  # noqa: B006
+    note: Annotated[str | None, typer.Option(help="A note kept on the order.")] = None,
 ) -> None:
     """Move an order to its next status. Packing picks in-stock devices automatically."""
     numbers = []
     for spec in tracking:
         carrier, sep, value = spec.partition(":")
         if not sep or not carrier or not value:
-            typer.echo(f"error: --tracking takes CARRIER:NUMBER, got {spec!r}", err=True)
-            raise typer.Exit(2)
-        numbers.append(TrackingNumberIn(carrier=carrier, value=value))
-    data = OrderMove(status=status, tracking_numbers=numbers or None)
+            fail(f"--tracking takes CARRIER:NUMBER, got {spec!r}", 2)
+        numbers.append({"carrier": carrier, "value": value})
+    data = parse(
+        OrderMove,
+        {"status": status, "trackingNumbers": numbers or None, "note": note},
+        names={"trackingNumbers": "--tracking", "note": "--note"},
+    )
 
     async def work(session: AsyncSession) -> Order:
         order = await fulfillment.lock_order(session, order_id=order_id, account_id=None)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitdesk.context import command_context
 from kitdesk.db.engine import create_engine, create_session_factory, session_scope
 from kitdesk.errors import Conflict, DomainError, Invalid, InvalidState, NotFound
 from kitdesk.settings import Settings
@@ -46,9 +47,13 @@ def _database_message(exc: BaseException) -> str:
 
 
 def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``main`` on a new event loop, turning every expected failure into a one-line error."""
+    """Run ``main`` on a new event loop, turning every expected failure into a one-line error.
+
+    The work runs in a command context: its audit entries are marked ``cli`` with this run's id.
+    """
     try:
-        return asyncio.run(main())
+        with command_context():
+            return asyncio.run(main())
     except DomainError as exc:
         code = next((c for cls, c in EXIT_CODES.items() if isinstance(exc, cls)), EXIT_FAILURE)
         fail(_domain_message(exc), code)

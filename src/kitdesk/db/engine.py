@@ -44,10 +44,16 @@ def _sqlite_begin_immediate(conn: Any) -> None:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """Build the engine for ``settings.database_url``."""
+    """Build the engine for ``settings.database_url``.
+
+    Bound parameters (patients' data among them) never appear in logs or error messages
+    (``hide_parameters``). SQL statements are logged through the ``sqlalchemy.engine`` logger
+    when ``settings.db_echo`` is on (``kitdesk.logs`` sets its level), never through
+    SQLAlchemy's own echo handler, which would print plain text beside the JSON lines.
+    """
     url = async_database_url(settings.database_url)
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=settings.db_echo)
+        engine = create_async_engine(url, hide_parameters=True)
         sync_engine = engine.sync_engine
         event.listen(sync_engine, "connect", _sqlite_on_connect)
 
@@ -60,7 +66,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         return engine
     return create_async_engine(
         url,
-        echo=settings.db_echo,
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=False,

@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    field_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -26,9 +27,36 @@ DEFAULT_PAGE_SIZE = 15
 MAX_PAGE = 10_000_000
 
 
+MSG_NUL = "must not contain NUL characters"
+MSG_SURROGATE = "must not contain unpaired surrogate characters"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _no_control_chars(value: str) -> str:
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(MSG_NUL)
+    return value
+
+
+def _hostile_text(value: Any) -> str | None:
+    """Why a value holds text no database column can store (NUL, unpaired surrogates), if so."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return MSG_NUL
+        return MSG_SURROGATE if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        items: Any = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        return None
+    return next((why for why in map(_hostile_text, items) if why is not None), None)
+
+
+def _integral(value: Any) -> Any:
+    # JSON has one number type: 5.0 is the integer 5 (as JSON Schema says), 5.5 stays invalid.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
@@ -51,8 +79,8 @@ def _iso_day(value: Any) -> Any:
     raise ValueError("must be a date written YYYY-MM-DD")
 
 
-Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
-Count = Annotated[StrictInt, Field(ge=1, le=100_000)]
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
+Count = Annotated[StrictInt, Field(ge=1, le=100_000), BeforeValidator(_integral)]
 
 
 _Clean = AfterValidator(_no_control_chars)
@@ -81,6 +109,16 @@ class InputModel(BaseModel):
     """Request models: camelCase on the wire and unknown fields refused."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        # Every field, whatever its type (even ignored ones): a NUL or lone surrogate in any
+        # string is refused here, so none can reach a database that cannot store it.
+        why = _hostile_text(value)
+        if why is not None:
+            raise ValueError(why)
+        return value
 
 
 T = TypeVar("T")

@@ -120,9 +120,9 @@ async def move_order(
     orderId: PathId,
     body: OrderMove,
     session: SessionDep,
-    _: OperatorDep,
+    caller: OperatorDep,
 ) -> OrderRead:
     """Move an order to its next status (see GET /api/v3/order-status for the table)."""
     order = await fulfillment.lock_order(session, order_id=orderId, account_id=None)
-    await fulfillment.move(session, order, body)
+    await fulfillment.move(session, order, body, key_prefix=caller.key_prefix)
     return queries.to_read(await queries.get_order(session, account_id=None, order_id=orderId))

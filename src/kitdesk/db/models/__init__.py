@@ -1,6 +1,7 @@
 """Every ORM model, imported here so that ``Base.metadata`` knows all tables."""
 
 from kitdesk.db.models.accounts import Account, ApiKey
+from kitdesk.db.models.audit import AuditEntry
 from kitdesk.db.models.catalog import CatalogEntry, Item, Kit, KitItem, Manufacturer
 from kitdesk.db.models.customers import Patient, Site
 from kitdesk.db.models.devices import (
@@ -11,6 +12,7 @@ from kitdesk.db.models.devices import (
     PackedKit,
     TrackingNumber,
 )
+from kitdesk.db.models.integrity import ExternalOrderIdClaim, IdempotencyKey, RateLimitCounter
 from kitdesk.db.models.inventory import FulfillmentSite, OrderReservation, StockLevel
 from kitdesk.db.models.orders import (
     Order,
@@ -38,11 +40,14 @@ from kitdesk.db.models.webhooks import (
 __all__ = [
     "Account",
     "ApiKey",
+    "AuditEntry",
     "CatalogEntry",
     "Device",
     "DeviceEvent",
     "DeviceIdentifier",
+    "ExternalOrderIdClaim",
     "FulfillmentSite",
+    "IdempotencyKey",
     "Item",
     "Kit",
     "KitItem",
@@ -57,6 +62,7 @@ __all__ = [
     "OrderReservation",
     "PackedKit",
     "Patient",
+    "RateLimitCounter",
     "Return",
     "ReturnDevice",
     "ReturnEvent",

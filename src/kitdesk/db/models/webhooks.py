@@ -123,7 +123,7 @@ class WebhookAttempt(Base):
     delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     response_status: Mapped[int | None] = mapped_column(Integer)
-    # timeout, network_error, redirect, client_error, server_error, address_refused, error
+    # Why no usable answer came: timeout, network_error, address_refused or error.
     error: Mapped[str | None] = mapped_column(String(32))
     # succeeded, retry (another attempt is scheduled), failed (no more attempts) or stale (the
     # result came after the worker's lease ran out and did not change the delivery)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db.base import utcnow
 from kitdesk.db.models import Account, ApiKey
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.errors import Conflict, Invalid, Unauthorized, not_found
 
 KEY_PREFIX_LENGTH = 12
@@ -33,6 +34,17 @@ class Caller:
     @property
     def is_operator(self) -> bool:
         return self.account_kind == "operator"
+
+
+@dataclass
+class KeyRejected(Unauthorized):
+    """A known key that no longer works (expired, deactivated, account disabled).
+
+    It answers exactly as an unknown key does; the owner is kept for the audit trail only.
+    """
+
+    account_id: int | None = None
+    key_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,7 @@ async def create_key(
     )
     session.add(key)
     await session.flush()
+    audit.record(session, action="apiKey.create", resource_type="apiKey", resource_id=key.id)
     return IssuedKey(key=key, secret=value)
 
 
@@ -151,9 +164,18 @@ async def deactivate_key(session: AsyncSession, *, key_id: int) -> ApiKey:
     key = await session.get(ApiKey, key_id)
     if key is None:
         raise not_found("API key", key_id)
+    changed = []
     if key.deactivated_at is None:
         key.deactivated_at = utcnow()
         await session.flush()
+        changed = ["deactivatedAt"]
+    audit.record(
+        session,
+        action="apiKey.deactivate",
+        resource_type="apiKey",
+        resource_id=key.id,
+        changed=changed,
+    )
     return key
 
 
@@ -180,14 +202,17 @@ async def authenticate(session: AsyncSession, secret: str | None) -> Caller:
         )
     ).one_or_none()
     now = utcnow()
+    rejected = "invalid, expired or deactivated API key"
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        raise Unauthorized(code="unauthorized", message=rejected)
     if (
-        row is None
-        or not hmac.compare_digest(row.key_hash, digest)
-        or row.deactivated_at is not None
+        row.deactivated_at is not None
         or (row.expires_at is not None and row.expires_at <= now)
         or not row.active
     ):
-        raise Unauthorized(code="unauthorized", message="invalid, expired or deactivated API key")
+        raise KeyRejected(
+            code="unauthorized", message=rejected, account_id=row.account_id, key_prefix=row.prefix
+        )
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         await session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
     return Caller(account_id=row.account_id, account_kind=row.kind, key_prefix=row.prefix)

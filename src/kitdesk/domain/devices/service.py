@@ -8,11 +8,13 @@ device's ``deviceEvents`` tell its whole story.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db.models import Device, DeviceIdentifier, Patient
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.common import Page, PageRequest, invalid_input, make_page
 from kitdesk.domain.devices.history import record
 from kitdesk.domain.devices.schemas import (
@@ -24,6 +26,7 @@ from kitdesk.domain.devices.schemas import (
 from kitdesk.domain.devices.states import DeviceEventType, DeviceStatus
 from kitdesk.domain.devices.views import device_options, device_read
 from kitdesk.domain.patients.service import resolve_patient
+from kitdesk.domain.webhooks.publish import publish
 from kitdesk.errors import FieldError, Invalid, InvalidState, not_found
 
 NOT_AVAILABLE = "device_not_available"
@@ -56,6 +59,7 @@ async def get_device(session: AsyncSession, *, account_id: int, device_id: int) 
     device = await session.scalar(_owned(account_id).where(Device.id == device_id))
     if device is None:
         raise not_found("device", device_id)
+    audit.record(session, action="device.read", resource_type="device", resource_id=device.id)
     return device
 
 
@@ -71,6 +75,9 @@ async def list_devices(
             query.options(*device_options()).order_by(order).offset(page.offset).limit(page.size)
         )
     ).all()
+    audit.record(
+        session, action="device.list", resource_type="device", resource_ids=[d.id for d in rows]
+    )
     return make_page([device_read(d) for d in rows], request=page, total=total)
 
 
@@ -99,6 +106,7 @@ async def validate(
     )
     if device is None:
         return ValidateDeviceRead(valid=False)
+    audit.record(session, action="device.read", resource_type="device", resource_id=device.id)
     return ValidateDeviceRead(valid=True, device=device_read(device))
 
 
@@ -203,6 +211,8 @@ async def associate(session: AsyncSession, *, account_id: int, data: AssociateDe
     device.current_patient = patient
     record(device, DeviceEventType.ASSOCIATED, status=DeviceStatus.WITH_PATIENT)
     await session.flush()
+    _audit_change(session, "device.associate", device, ["currentPatient", "currentStatus"])
+    await _publish(session, device, "device.associationCreated")
     return device
 
 
@@ -225,7 +235,24 @@ async def disassociate(session: AsyncSession, *, account_id: int, data: Associat
     device.current_patient = None
     record(device, DeviceEventType.DISASSOCIATED, status=DeviceStatus.AVAILABLE_AT_SITE)
     await session.flush()
+    _audit_change(session, "device.disassociate", device, ["currentPatient", "currentStatus"])
+    await _publish(session, device, "device.associationRemoved")
     return device
+
+
+async def _publish(session: AsyncSession, device: Device, event_type: str) -> None:
+    """Queue a device's association event; the payload is the whole device."""
+
+    async def payload() -> dict[str, Any]:
+        return device_read(device).model_dump(mode="json", by_alias=True)
+
+    assert device.account_id is not None  # a customer's device
+    await publish(
+        session,
+        account_id=device.account_id,
+        resource_key=f"device:{device.id}",
+        payloads={event_type: payload},
+    )
 
 
 async def set_readings(
@@ -246,4 +273,11 @@ async def set_readings(
     event = DeviceEventType.READINGS_DISABLED if disabled else DeviceEventType.READINGS_ENABLED
     record(device, event)
     await session.flush()
+    _audit_change(session, "device.update", device, ["disabledReadings"])
     return device
+
+
+def _audit_change(session: AsyncSession, action: str, device: Device, changed: list[str]) -> None:
+    audit.record(
+        session, action=action, resource_type="device", resource_id=device.id, changed=changed
+    )

@@ -18,6 +18,7 @@ from kitdesk.db.models import (
     Item,
     StockLevel,
 )
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.catalog.service import item_read
 from kitdesk.domain.common import read_address, write_address
 from kitdesk.domain.devices.history import record
@@ -108,6 +109,38 @@ async def receive_stock(session: AsyncSession, *, site_id: int, data: StockRecei
     await _add_on_hand(session, site_id, item.id, data.quantity)
 
 
+async def _check_identifiers(session: AsyncSession, kind: str, values: list[str]) -> None:
+    """Refuse a receipt naming every bad entry, in receipt order: blank, repeated within the
+    receipt, or already used by a device with this identifier type."""
+    taken = set(
+        (
+            await session.scalars(
+                select(DeviceIdentifier.value).where(
+                    DeviceIdentifier.type == kind, DeviceIdentifier.value.in_(values)
+                )
+            )
+        ).all()
+    )
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for n, value in enumerate(values):
+        if not value:
+            problem = "empty identifier"
+        elif value in seen:
+            problem = f"{value} appears twice in this receipt"
+        elif value in taken:
+            problem = f"a device with {kind} {value} already exists"
+        else:
+            problem = None
+        seen.add(value)
+        if problem is not None:
+            errors.append(FieldError(f"identifiers[{n}]", problem))
+    if errors:
+        raise Invalid(
+            code="invalid_devices", message="some identifiers cannot be received", errors=errors
+        )
+
+
 async def receive_devices(
     session: AsyncSession, *, site_id: int, data: DeviceReceipt
 ) -> list[Device]:
@@ -122,32 +155,7 @@ async def receive_devices(
             errors=[FieldError("itemId", "counted items are received with a quantity")],
         )
     values = [v.strip() for v in data.identifiers]
-    errors = [
-        FieldError(f"identifiers[{n}]", "empty identifier") for n, v in enumerate(values) if not v
-    ]
-    seen: set[str] = set()
-    for n, v in enumerate(values):
-        if v in seen:
-            errors.append(FieldError(f"identifiers[{n}]", f"{v} appears twice in this receipt"))
-        seen.add(v)
-    taken = set(
-        (
-            await session.scalars(
-                select(DeviceIdentifier.value).where(
-                    DeviceIdentifier.type == kind, DeviceIdentifier.value.in_(values)
-                )
-            )
-        ).all()
-    )
-    errors += [
-        FieldError(f"identifiers[{n}]", f"a device with {kind} {v} already exists")
-        for n, v in enumerate(values)
-        if v in taken
-    ]
-    if errors:
-        raise Invalid(
-            code="invalid_devices", message="some identifiers cannot be received", errors=errors
-        )
+    await _check_identifiers(session, kind, values)
     devices = []
     for value in values:
         device = Device(
@@ -162,6 +170,12 @@ async def receive_devices(
     session.add_all(devices)
     await session.flush()
     await _add_on_hand(session, site_id, item.id, len(devices))
+    audit.record(
+        session,
+        action="device.create",
+        resource_type="device",
+        resource_ids=[d.id for d in devices],
+    )
     return devices
 
 

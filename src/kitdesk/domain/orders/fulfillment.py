@@ -22,11 +22,13 @@ from kitdesk.db.models import (
     OrderNote,
     TrackingNumber,
 )
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.catalog.service import kit_loader
 from kitdesk.domain.devices.history import record
 from kitdesk.domain.devices.states import DeviceEventType, DeviceStatus
 from kitdesk.domain.inventory import service as inventory
 from kitdesk.domain.orders import lifecycle, packing
+from kitdesk.domain.orders.events import order_status_changed
 from kitdesk.domain.orders.fulfillment_schemas import OrderMove
 from kitdesk.domain.orders.lifecycle import OrderFacts, Status
 from kitdesk.errors import FieldError, Invalid, InvalidState, not_found
@@ -93,14 +95,57 @@ def _enter(order: Order, target: Status) -> None:
     order.order_events.append(OrderEvent(name=target.value))
 
 
-async def move(session: AsyncSession, order: Order, data: OrderMove) -> Order:
-    """Apply one operator move to a locked order."""
+async def move(
+    session: AsyncSession, order: Order, data: OrderMove, *, key_prefix: str | None = None
+) -> Order:
+    """Apply one operator move to a locked order; a ``note`` given with it is kept on the order."""
     target = data.status
     check_move(order, target)
-    current = Status(order.current_status)
+    _check_fields(data, target, Status(order.current_status))
     if target is S.CANCELLED:
         await cancel(session, order, allowed=lifecycle.OPERATOR_CANCELLABLE)
-        return order
+    else:
+        await _apply(session, order, target, data)
+    if data.note is not None:
+        session.add(OrderNote(order_id=order.id, note=data.note, created_by_key_prefix=key_prefix))
+    await session.flush()
+    changed = ["currentStatus"] + (["orderNotes"] if data.note is not None else [])
+    audit.record(
+        session, action="order.move", resource_type="order", resource_id=order.id, changed=changed
+    )
+    if target is not S.CANCELLED:  # cancel() publishes its own events
+        await order_status_changed(session, order)
+    return order
+
+
+def _check_fields(data: OrderMove, target: Status, current: Status) -> None:
+    """Refuse what this move would silently ignore: devices outside packing, tracking numbers
+    outside shipping (releasing a hold changes nothing but the status)."""
+    released = current is S.ON_HOLD
+    uses = {
+        "orderItems": (data.order_items, S.PACKED),
+        "packedKits": (data.packed_kits, S.PACKED),
+        "trackingNumbers": (data.tracking_numbers, S.SHIPPED),
+    }
+    errors = [
+        FieldError(name, f"only used when an order moves to {needs.value}, not on hold release")
+        if target is needs
+        else FieldError(name, f"only used when an order moves to {needs.value}")
+        for name, (value, needs) in uses.items()
+        if value is not None and (target is not needs or released)
+    ]
+    if errors:
+        names = ", ".join(e.field for e in errors)
+        raise Invalid(
+            code="invalid_request",
+            message=f"moving to {target.value} does not use {names}",
+            errors=errors,
+        )
+
+
+async def _apply(session: AsyncSession, order: Order, target: Status, data: OrderMove) -> None:
+    """What entering ``target`` does to the order's stock, devices and tracking numbers."""
+    current = Status(order.current_status)
     if target is S.ON_HOLD:
         order.held_from = current.value
     elif current is S.ON_HOLD:
@@ -118,8 +163,6 @@ async def move(session: AsyncSession, order: Order, data: OrderMove) -> Order:
     elif target is S.RETURNED_TO_SENDER:
         await _back_to_warehouse(session, order)
     _enter(order, target)
-    await session.flush()
-    return order
 
 
 async def cancel(session: AsyncSession, order: Order, *, allowed: frozenset[Status]) -> None:
@@ -147,6 +190,14 @@ async def cancel(session: AsyncSession, order: Order, *, allowed: frozenset[Stat
     order.held_from = None
     _enter(order, S.CANCELLED)
     await session.flush()
+    await order_status_changed(session, order)
+    audit.record(
+        session,
+        action="order.cancel",
+        resource_type="order",
+        resource_id=order.id,
+        changed=["currentStatus"],
+    )
 
 
 def _add_tracking(order: Order, data: OrderMove) -> None:
@@ -220,3 +271,10 @@ async def add_note(
         raise not_found("order", order_id)
     session.add(OrderNote(order_id=order_id, note=note, created_by_key_prefix=key_prefix))
     await session.flush()
+    audit.record(
+        session,
+        action="order.update",
+        resource_type="order",
+        resource_id=order_id,
+        changed=["orderNotes"],
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from kitdesk.domain.catalog.schemas import ItemRef, KitRef
 from kitdesk.domain.common import Id, InputModel, LongText, ShortText, Text100
@@ -14,6 +15,12 @@ class DeviceRef(InputModel):
 
     id: Id | None = None
     device_identifier: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DeviceRef:
+        if (self.id is None) == (self.device_identifier is None):
+            raise PydanticCustomError("device_ref", "give exactly one of id or deviceIdentifier")
+        return self
 
 
 class PackedItemIn(InputModel):

@@ -114,29 +114,47 @@ class _Picker:
     """Checks each named device once against the order and the warehouse, collecting errors."""
 
     order: Order
-    found: dict[str, Device]
+    found: dict[str, list[Device]]
     errors: list[FieldError] = field(default_factory=list)
     used: set[int] = field(default_factory=set)
 
     def take(self, ref: DeviceRef, item_ids: set[int], where: str) -> Device | None:
-        device = self.found.get(_key(ref))
-        problem = None
-        if device is None:
-            problem = "no such device"
-        elif device.id in self.used:
-            problem = f"device {device.id} is packed twice"
-        elif device.item_id not in item_ids:
-            problem = f"device {device.id} is not one of the expected items"
-        elif (
-            device.current_status != DeviceStatus.IN_STOCK.value
-            or device.fulfillment_site_id != self.order.fulfillment_site_id
-        ):
-            problem = f"device {device.id} is not in stock at this order's warehouse"
+        """The device ``ref`` names, or None with an error recorded at ``where``."""
+        # An identifier value is unique per identifier type only: prefer the expected item.
+        candidates = self.found.get(_key(ref), [])
+        device = next((d for d in candidates if d.item_id in item_ids), None)
+        device = device or (candidates[0] if candidates else None)
+        problem = self._problem(ref, device, item_ids)
         if problem is not None or device is None:
-            self.errors.append(FieldError(where, problem or "no such device"))
+            self.errors.append(FieldError(where, problem or _missing(ref)))
             return None
         self.used.add(device.id)
         return device
+
+    def _problem(self, ref: DeviceRef, device: Device | None, item_ids: set[int]) -> str | None:
+        if device is None:
+            return _missing(ref)
+        if device.id in self.used:
+            return f"device {device.id} is packed twice"
+        if device.item_id not in item_ids:
+            wanted = ", ".join(str(i) for i in sorted(item_ids))
+            return f"device {device.id} is item {device.item_id}, not item {wanted}"
+        if device.current_status != DeviceStatus.IN_STOCK.value:
+            return f"device {device.id} is {device.current_status}, not in stock"
+        if device.fulfillment_site_id != self.order.fulfillment_site_id:
+            return f"device {device.id} is in stock at another warehouse"
+        return None
+
+
+def _missing(ref: DeviceRef) -> str:
+    if ref.id is not None:
+        return f"device {ref.id} not found"
+    return f"no device has the identifier {ref.device_identifier}"
+
+
+def _units(counts: Counter[int] | dict[int, int]) -> str:
+    """``{1000: 2, 1001: 1}`` as "2 of item 1000, 1 of item 1001"."""
+    return ", ".join(f"{n} of item {i}" for i, n in sorted(counts.items())) or "no devices"
 
 
 async def _explicit(
@@ -146,14 +164,7 @@ async def _explicit(
     refs = [r for line in move.order_items or [] for r in line.devices]
     refs += [r for pk in move.packed_kits or [] for r in pk.devices]
     picker = _Picker(order=order, found=await _lookup(session, refs))
-    direct: list[Device] = []
-    for n, line in enumerate(move.order_items or []):
-        for m, ref in enumerate(line.devices):
-            device = picker.take(ref, {line.item.id}, f"orderItems[{n}].devices[{m}]")
-            if device is not None:
-                direct.append(device)
-    if dict(Counter(d.item_id for d in direct)) != plan.direct:
-        picker.errors.append(FieldError("orderItems", f"expected devices per item: {plan.direct}"))
+    direct = _explicit_items(move, plan, picker)
     kits = _explicit_kits(move, plan, picker)
     if picker.errors:
         raise Invalid(
@@ -164,25 +175,60 @@ async def _explicit(
     return direct, kits
 
 
+def _explicit_items(move: OrderMove, plan: Plan, picker: _Picker) -> list[Device]:
+    """Devices for the ordered serialized items, ``orderItems[n].devices``."""
+    direct: list[Device] = []
+    given: Counter[int] = Counter()
+    for n, line in enumerate(move.order_items or []):
+        if line.item.id not in plan.direct:
+            picker.errors.append(
+                FieldError(
+                    f"orderItems[{n}].item.id",
+                    f"item {line.item.id} has no devices to pack on this order",
+                )
+            )
+            continue
+        given[line.item.id] += len(line.devices)
+        for m, ref in enumerate(line.devices):
+            device = picker.take(ref, {line.item.id}, f"orderItems[{n}].devices[{m}]")
+            if device is not None:
+                direct.append(device)
+    if given != Counter(plan.direct):
+        picker.errors.append(
+            FieldError(
+                "orderItems",
+                f"the order's items need {_units(plan.direct)}; given {_units(given)}",
+            )
+        )
+    return direct
+
+
 def _explicit_kits(move: OrderMove, plan: Plan, picker: _Picker) -> list[tuple[int, list[Device]]]:
+    """One ``packedKits`` entry per ordered kit unit, each with that kit's devices."""
     kits: list[tuple[int, list[Device]]] = []
     wanted = list(plan.kit_units)
     given = move.packed_kits or []
     if sorted(k for k, _ in wanted) != sorted(pk.kit.id for pk in given):
-        picker.errors.append(FieldError("packedKits", "expected one entry per ordered kit unit"))
+        expected = ", ".join(str(k) for k, _ in sorted(wanted, key=lambda w: w[0])) or "none"
+        got = ", ".join(str(pk.kit.id) for pk in sorted(given, key=lambda g: g.kit.id)) or "none"
+        picker.errors.append(
+            FieldError("packedKits", f"one entry per ordered kit unit: kits {expected}; got {got}")
+        )
         return kits
     for n, pk in enumerate(given):
         items = next(units for k, units in wanted if k == pk.kit.id)
         wanted.remove((pk.kit.id, items))
+        where = f"packedKits[{n}].devices"
         devices = [
             device
             for m, ref in enumerate(pk.devices)
-            if (device := picker.take(ref, set(items), f"packedKits[{n}].devices[{m}]"))
+            if (device := picker.take(ref, set(items), f"{where}[{m}]"))
         ]
-        if Counter(d.item_id for d in devices) != items:
-            picker.errors.append(
-                FieldError(f"packedKits[{n}]", f"expected devices per item: {dict(items)}")
-            )
+        # A wrong composition only shows once every named device was accepted.
+        miscounted = len(pk.devices) != items.total()
+        all_accepted = len(devices) == len(pk.devices)
+        if miscounted or (all_accepted and Counter(d.item_id for d in devices) != items):
+            picker.errors.append(FieldError(where, f"kit {pk.kit.id} holds {_units(items)}"))
         kits.append((pk.kit.id, devices))
     return kits
 
@@ -191,7 +237,7 @@ def _key(ref: DeviceRef) -> str:
     return f"id:{ref.id}" if ref.id is not None else f"ident:{ref.device_identifier}"
 
 
-async def _lookup(session: AsyncSession, refs: list[DeviceRef]) -> dict[str, Device]:
+async def _lookup(session: AsyncSession, refs: list[DeviceRef]) -> dict[str, list[Device]]:
     """Devices named by id or identifier, keyed like ``_key``, locked for this transaction."""
     ids = [r.id for r in refs if r.id is not None]
     idents = [r.device_identifier for r in refs if r.id is None and r.device_identifier]
@@ -208,11 +254,12 @@ async def _lookup(session: AsyncSession, refs: list[DeviceRef]) -> dict[str, Dev
                 ),
             )
         )
+        .order_by(Device.id)
         .with_for_update()
     )
-    out: dict[str, Device] = {}
+    out: dict[str, list[Device]] = {}
     for device in (await session.scalars(query)).all():
-        out[f"id:{device.id}"] = device
+        out[f"id:{device.id}"] = [device]
         for ident in device.identifiers:
-            out[f"ident:{ident.value}"] = device
+            out.setdefault(f"ident:{ident.value}", []).append(device)
     return out

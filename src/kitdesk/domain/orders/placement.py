@@ -23,9 +23,12 @@ from kitdesk.db.models import (
     Patient,
     Site,
 )
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.catalog.service import kit_loader
+from kitdesk.domain.integrity import external_ids
 from kitdesk.domain.inventory import service as inventory
 from kitdesk.domain.orders import lifecycle
+from kitdesk.domain.orders.events import order_status_changed
 from kitdesk.domain.orders.schemas import OrderCreate
 from kitdesk.domain.returns.service import build_return
 from kitdesk.errors import FieldError, Invalid
@@ -90,6 +93,9 @@ async def place_order(
         for item_id, quantity in sorted(needs.items())
     ]
     await _write(session, account_id, order)
+    await external_ids.claim_for_order(
+        session, account_id=account_id, order_id=order.id, values=order.external_order_ids
+    )
     if order.two_way:
         order.returns = [
             await build_return(
@@ -106,6 +112,8 @@ async def place_order(
                 two_way=True,
             )
         ]
+    audit.record(session, action="order.create", resource_type="order", resource_id=order.id)
+    await order_status_changed(session, order, loaded=not order.two_way)
     return order
 
 

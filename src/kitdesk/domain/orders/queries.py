@@ -24,6 +24,7 @@ from kitdesk.db.models import (
     Return,
     ReturnItem,
 )
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.catalog.service import item_read, kit_read
 from kitdesk.domain.common import Page, PageRequest, make_page
 from kitdesk.domain.devices.views import device_read
@@ -164,10 +165,17 @@ def _return_leg(order: Order) -> dict[str, Any]:
 
 
 async def get_order(session: AsyncSession, *, account_id: int | None, order_id: int) -> Order:
-    """One of the account's orders with everything its view needs, or 404.
+    """One of the account's orders with everything its view needs, or 404; audited as a read.
 
     ``account_id`` must always be given; None (any account) is for operator callers only.
     """
+    order = await load_order(session, account_id=account_id, order_id=order_id)
+    audit.record(session, action="order.read", resource_type="order", resource_id=order.id)
+    return order
+
+
+async def load_order(session: AsyncSession, *, account_id: int | None, order_id: int) -> Order:
+    """The order with everything its view needs, for Kitdesk's own use (not audited), or 404."""
     order = await session.scalar(
         _scoped(select(Order), account_id).options(*order_loader()).where(Order.id == order_id)
     )
@@ -206,6 +214,9 @@ async def list_orders(
         )
         .unique()
         .all()
+    )
+    audit.record(
+        session, action="order.list", resource_type="order", resource_ids=[o.id for o in rows]
     )
     return make_page([to_read(o) for o in rows], request=page, total=total)
 

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from kitdesk.db.models import Patient
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.common import (
+    ADDRESS_FIELDS,
     Page,
     PageRequest,
     address_patch_errors,
@@ -27,6 +29,7 @@ from kitdesk.domain.common import (
 from kitdesk.domain.patients.schemas import PatientCreate, PatientPatch, PatientRead, PatientSort
 from kitdesk.domain.sites.schemas import SiteSummary
 from kitdesk.domain.sites.service import resolve_site
+from kitdesk.domain.webhooks.publish import publish
 from kitdesk.errors import Conflict, FieldError, Invalid, NotFound, not_found
 
 REQUIRED_ON_PATCH = ("first_name", "last_name", "archived", "enrolled")
@@ -42,6 +45,20 @@ PLAIN_ON_PATCH = (
     "enrolled",
     "sex",
 )
+# What an update may change, by attribute, named as the API names it (for the audit trail).
+AUDITED_FIELDS = {
+    "site": "site",
+    "external_identifier": "externalIdentifier",
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "date_of_birth": "dateOfBirth",
+    "email": "email",
+    "phone_number": "phoneNumber",
+    "sex": "sex",
+    "archived": "archived",
+    "enrolled": "enrolled",
+    **{f"address_{f}": "address." + to_camel(f) for f in ADDRESS_FIELDS},
+}
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,12 @@ def _base(account_id: int) -> Select[Patient]:
 
 async def get_patient(session: AsyncSession, *, account_id: int, patient_id: int) -> Patient:
     """One of the account's patients, or 404."""
+    patient = await _load(session, account_id, patient_id)
+    audit.record(session, action="patient.read", resource_type="patient", resource_id=patient.id)
+    return patient
+
+
+async def _load(session: AsyncSession, account_id: int, patient_id: int) -> Patient:
     patient = await session.scalar(_base(account_id).where(Patient.id == patient_id))
     if patient is None:
         raise not_found("patient", patient_id)
@@ -117,6 +140,7 @@ async def get_by_external_identifier(
     )
     if patient is None:
         raise not_found("patient with external identifier", repr(identifier))
+    audit.record(session, action="patient.read", resource_type="patient", resource_id=patient.id)
     return patient
 
 
@@ -130,6 +154,7 @@ async def get_by_email(session: AsyncSession, *, account_id: int, email: str) ->
     )
     if patient is None:
         raise NotFound(code="not_found", message="patient with this email not found")
+    audit.record(session, action="patient.read", resource_type="patient", resource_id=patient.id)
     return patient
 
 
@@ -139,6 +164,8 @@ async def create_patient(session: AsyncSession, *, account_id: int, data: Patien
     await _apply_full(session, patient, data)
     session.add(patient)
     await _flush_unique(session)
+    audit.record(session, action="patient.create", resource_type="patient", resource_id=patient.id)
+    await _publish(session, patient, "patient.created")
     return patient
 
 
@@ -146,10 +173,10 @@ async def replace_patient(
     session: AsyncSession, *, account_id: int, patient_id: int, data: PatientCreate
 ) -> Patient:
     """Overwrite a patient with the given fields (PUT)."""
-    patient = await get_patient(session, account_id=account_id, patient_id=patient_id)
+    patient = await _load(session, account_id, patient_id)
     check_body_id(data.id, patient_id)
     await _apply_full(session, patient, data)
-    await _flush_unique(session)
+    await _flush_updated(session, patient)
     return patient
 
 
@@ -157,7 +184,7 @@ async def patch_patient(
     session: AsyncSession, *, account_id: int, patient_id: int, data: PatientPatch
 ) -> Patient:
     """Change only the fields present in the body (PATCH)."""
-    patient = await get_patient(session, account_id=account_id, patient_id=patient_id)
+    patient = await _load(session, account_id, patient_id)
     check_body_id(data.id, patient_id)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True, exclude={"id"})
     errors = [
@@ -176,7 +203,7 @@ async def patch_patient(
     for key in PLAIN_ON_PATCH:
         if key in changes:
             setattr(patient, key, changes[key])
-    await _flush_unique(session)
+    await _flush_updated(session, patient)
     return patient
 
 
@@ -210,6 +237,9 @@ async def list_patients(
             .limit(page.size)
         )
     ).all()
+    audit.record(
+        session, action="patient.list", resource_type="patient", resource_ids=[p.id for p in rows]
+    )
     return make_page([to_read(p) for p in rows], request=page, total=total)
 
 
@@ -258,6 +288,34 @@ async def _site_of(session: AsyncSession, account_id: int, site_id: int | None) 
     if site_id is None:
         return None
     return await resolve_site(session, account_id=account_id, site_id=site_id, field_name="site.id")
+
+
+async def _flush_updated(session: AsyncSession, patient: Patient) -> None:
+    """Flush an update and audit it, naming the fields whose value changed."""
+    changed = audit.changed_fields(patient, AUDITED_FIELDS)
+    await _flush_unique(session)
+    audit.record(
+        session,
+        action="patient.update",
+        resource_type="patient",
+        resource_id=patient.id,
+        changed=changed,
+    )
+    await _publish(session, patient, "patient.updated")
+
+
+async def _publish(session: AsyncSession, patient: Patient, event_type: str) -> None:
+    """Queue the patient's webhook event (the payload is the whole patient: PHI)."""
+
+    async def payload() -> dict[str, Any]:
+        return to_read(patient).model_dump(mode="json", by_alias=True)
+
+    await publish(
+        session,
+        account_id=patient.account_id,
+        resource_key=f"patient:{patient.id}",
+        payloads={event_type: payload},
+    )
 
 
 async def _flush_unique(session: AsyncSession) -> None:

@@ -20,6 +20,7 @@ from kitdesk.db.models import (
     PackedKit,
     Patient,
 )
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.catalog.service import kit_read
 from kitdesk.domain.devices.states import HELD_BY_CUSTOMER, DeviceStatus
 from kitdesk.domain.devices.views import device_options, device_read
@@ -83,6 +84,9 @@ async def list_loaners_out(session: AsyncSession, *, account_id: int | None) -> 
     """
     rows = (await session.execute(_loaners_query(account_id))).unique().all()
     devices = await _kit_devices(session, [kit.id for kit, _, _ in rows])
+    # The loaners embed their orders' patients: audited as a list of those orders.
+    order_ids = sorted({order.id for _, order, _ in rows})
+    audit.record(session, action="loaner.list", resource_type="order", resource_ids=order_ids)
     moment = utcnow()
     return [
         LoanerRead(

@@ -18,6 +18,7 @@ from kitdesk.db.models import (
     ReturnEvent,
     TrackingNumber,
 )
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.devices.history import record
 from kitdesk.domain.devices.states import (
     HELD_BY_CUSTOMER,
@@ -27,9 +28,11 @@ from kitdesk.domain.devices.states import (
 )
 from kitdesk.domain.devices.views import device_options
 from kitdesk.domain.inventory import service as inventory
+from kitdesk.domain.orders.events import order_status_changed
 from kitdesk.domain.orders.fulfillment_schemas import TrackingNumberIn
 from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.returns import states
+from kitdesk.domain.returns.events import return_status_changed
 from kitdesk.domain.returns.queries import return_loader
 from kitdesk.domain.returns.states import ReturnStatus
 from kitdesk.errors import FieldError, Invalid, InvalidState, not_found
@@ -96,6 +99,14 @@ async def move_return(
         session.add(TrackingNumber(return_id=ret.id, carrier=tn.carrier, value=tn.value))
     _enter(ret, target)
     await session.flush()
+    audit.record(
+        session,
+        action="return.move",
+        resource_type="return",
+        resource_id=ret.id,
+        changed=["currentStatus"] + (["trackingNumbers"] if tracking_numbers else []),
+    )
+    await return_status_changed(session, ret)
     return ret
 
 
@@ -147,6 +158,14 @@ async def receive_return(session: AsyncSession, ret: Return, fulfillment_site_id
     _enter(ret, R.RECEIVED)
     await _order_return_received(session, ret)
     await session.flush()
+    audit.record(
+        session,
+        action="return.receive",
+        resource_type="return",
+        resource_id=ret.id,
+        changed=["currentStatus"],
+    )
+    await return_status_changed(session, ret)
     return ret
 
 
@@ -159,6 +178,8 @@ async def _order_return_received(session: AsyncSession, ret: Return) -> None:
     if order is not None and order.two_way and order.current_status == Status.AWAITING_RETURN.value:
         order.current_status = Status.RETURN_RECEIVED.value
         session.add(OrderEvent(order_id=order.id, name=Status.RETURN_RECEIVED.value))
+        await session.flush()
+        await order_status_changed(session, order)
 
 
 async def inspect_device(
@@ -188,4 +209,11 @@ async def inspect_device(
     else:
         record(device, DeviceEventType.RETIRED, status=DeviceStatus.RETIRED)
     await session.flush()
+    audit.record(
+        session,
+        action="device.inspect",
+        resource_type="device",
+        resource_id=device.id,
+        changed=["currentStatus"],
+    )
     return device

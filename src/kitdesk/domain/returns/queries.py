@@ -23,6 +23,7 @@ from kitdesk.db.models import (
     ReturnPackedKit,
     TrackingNumber,
 )
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.catalog.service import item_read, kit_read
 from kitdesk.domain.common import Page, PageRequest, make_page
 from kitdesk.domain.devices.views import device_read
@@ -142,6 +143,7 @@ async def get_return(
     ret = await session.scalar(query)
     if ret is None:
         raise not_found("return", return_id)
+    audit.record(session, action="return.read", resource_type="return", resource_id=ret.id)
     tracking = await tracking_numbers(session, [ret.id])
     return to_read(ret, tracking[ret.id])
 
@@ -169,6 +171,9 @@ async def list_returns(
         .all()
     )
     tracking = await tracking_numbers(session, [r.id for r in rows])
+    audit.record(
+        session, action="return.list", resource_type="return", resource_ids=[r.id for r in rows]
+    )
     return make_page([to_read(r, tracking[r.id]) for r in rows], request=page, total=total)
 
 

@@ -21,10 +21,12 @@ from kitdesk.db.models import (
     ReturnPackedKit,
     Site,
 )
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.devices.history import record
 from kitdesk.domain.devices.states import DeviceEventType
 from kitdesk.domain.orders.schemas import ShippingOption
 from kitdesk.domain.returns import rules
+from kitdesk.domain.returns.events import return_status_changed
 from kitdesk.domain.returns.loaners import list_loaners_out
 from kitdesk.domain.returns.operations import (
     inspect_device,
@@ -119,7 +121,9 @@ async def create_return(session: AsyncSession, *, account_id: int, data: ReturnC
         related_order_id=data.related_order_id,
         two_way=False,
     )
-    return await _validate_and_write(session, request, problems)
+    ret = await _validate_and_write(session, request, problems)
+    audit.record(session, action="return.create", resource_type="return", resource_id=ret.id)
+    return ret
 
 
 async def _sender(
@@ -191,4 +195,5 @@ async def _write(session: AsyncSession, request: ReturnRequest, resolved: Resolv
     for device, _ in lines:
         record(device, DeviceEventType.RETURN_REQUESTED, return_id=ret.id)
     await session.flush()
+    await return_status_changed(session, ret)
     return ret

@@ -15,7 +15,7 @@ from kitdesk.db.models import WebhookAttempt, WebhookDelivery, WebhookEvent, Web
 from kitdesk.domain.common import Page, PageRequest, make_page
 from kitdesk.domain.webhooks.outbox import add_event, queue_delivery, render_body
 from kitdesk.domain.webhooks.schemas import WebhookAttemptRead, WebhookLogRead
-from kitdesk.domain.webhooks.subscriptions import get_webhook
+from kitdesk.domain.webhooks.subscriptions import check_type, get_webhook
 from kitdesk.errors import InvalidState, not_found
 
 Row = tuple[WebhookDelivery, WebhookSubscription, WebhookEvent]
@@ -76,6 +76,8 @@ async def list_logs(
     session: AsyncSession, *, account_id: int, filters: LogFilters, page: PageRequest
 ) -> Page[WebhookLogRead]:
     """One page of the account's deliveries, oldest first, with their attempts."""
+    if filters.webhook_type is not None:
+        check_type(filters.webhook_type, field="webhookType")
     query = (
         select(WebhookDelivery, WebhookSubscription, WebhookEvent)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)

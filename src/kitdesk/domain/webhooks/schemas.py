@@ -30,6 +30,7 @@ WebhookUrl = Annotated[
         max_length=MAX_URL_LENGTH,
         strict=True,
         description="http(s) URL on a public address; Kitdesk POSTs each event to it.",
+        json_schema_extra={"format": "uri", "pattern": "^https?://[^\\s/?#]+"},
     ),
 ]
 
@@ -69,7 +70,12 @@ class WebhookSecretCreate(InputModel):
 
     secret: Annotated[
         str,
-        Field(min_length=16, max_length=256, strict=True),
+        Field(
+            min_length=16,
+            max_length=256,
+            strict=True,
+            json_schema_extra={"pattern": "^[!-~]([ -~]*[!-~])?$"},
+        ),
         AfterValidator(_secret_is_printable),
     ]
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db.base import utcnow
 from kitdesk.db.models import WebhookDelivery, WebhookSecret, WebhookSubscription
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.common import Page, PageRequest, check_body_id, make_page
 from kitdesk.domain.webhooks.schemas import (
     WebhookCreate,
@@ -25,11 +26,12 @@ def to_read(subscription: WebhookSubscription) -> WebhookRead:
     return WebhookRead(id=subscription.id, type=subscription.type, url=subscription.url)
 
 
-def _check_type(webhook_type: str) -> None:
+def check_type(webhook_type: str, *, field: str = "type") -> None:
+    """A 400 for a type that is neither produced by Kitdesk nor documented by Impilo."""
     if webhook_type not in SUBSCRIBABLE_TYPES:
         message = f"unknown webhook type {webhook_type!r}"
         raise Invalid(
-            code="unknown_webhook_type", message=message, errors=[FieldError("type", message)]
+            code="unknown_webhook_type", message=message, errors=[FieldError(field, message)]
         )
 
 
@@ -53,11 +55,14 @@ async def create_webhook(
     session: AsyncSession, *, account_id: int, data: WebhookCreate, allow_private: bool
 ) -> WebhookSubscription:
     """Subscribe a URL to an event type (one subscription per type and URL)."""
-    _check_type(data.type)
+    check_type(data.type)
     await check_url(data.url, allow_private=allow_private)
     subscription = WebhookSubscription(account_id=account_id, type=data.type, url=data.url)
     session.add(subscription)
     await _flush_unique(session)
+    audit.record(
+        session, action="webhook.create", resource_type="webhook", resource_id=subscription.id
+    )
     return subscription
 
 
@@ -72,7 +77,7 @@ async def patch_webhook(
     """Point a subscription at a new URL (a URL equal to the current one is refused)."""
     check_body_id(data.id, webhook_id)
     if data.type is not None:
-        _check_type(data.type)
+        check_type(data.type)
     # Resolved before the transaction starts, so no lock is held while DNS answers.
     await check_url(data.url, allow_private=allow_private)
     subscription = await get_webhook(session, account_id=account_id, webhook_id=webhook_id)
@@ -84,7 +89,15 @@ async def patch_webhook(
     subscription.url = data.url
     if data.type is not None:
         subscription.type = data.type
+    changed = audit.changed_fields(subscription, {"url": "url", "type": "type"})
     await _flush_unique(session)
+    audit.record(
+        session,
+        action="webhook.update",
+        resource_type="webhook",
+        resource_id=subscription.id,
+        changed=changed,
+    )
     return subscription
 
 
@@ -107,6 +120,9 @@ async def delete_webhook(session: AsyncSession, *, account_id: int, webhook_id: 
         )
     )
     await session.flush()
+    audit.record(
+        session, action="webhook.delete", resource_type="webhook", resource_id=subscription.id
+    )
 
 
 async def list_webhooks(
@@ -135,6 +151,13 @@ async def create_secret(
         raise Conflict(
             code="webhook_secret_exists", message="this account already has a webhook secret"
         ) from exc
+    # An account has one secret, so the account's id names it.
+    audit.record(
+        session,
+        action="webhookSecret.create",
+        resource_type="webhookSecret",
+        resource_id=account_id,
+    )
     return secret
 
 

@@ -89,33 +89,15 @@ async def claim(factory: SessionFactory, settings: Settings, *, now: datetime) -
         for delivery in deliveries:
             delivery.locked_until = now + timedelta(seconds=settings.webhook_lease_seconds)
             delivery.lease_token = token
-        jobs = await _jobs(session, deliveries, now=now)
+        jobs = await _jobs(session, deliveries, token=token, now=now)
         await session.flush()
         return jobs
 
 
 async def _jobs(
-    session: AsyncSession, deliveries: Sequence[WebhookDelivery], *, now: datetime
+    session: AsyncSession, deliveries: Sequence[WebhookDelivery], *, token: str, now: datetime
 ) -> list[Job]:
-    subscription_ids = {d.subscription_id for d in deliveries}
-    subscriptions = {
-        s.id: s
-        for s in await session.scalars(
-            select(WebhookSubscription).where(WebhookSubscription.id.in_(subscription_ids))
-        )
-    }
-    event_ids = {d.event_id for d in deliveries}
-    events = {
-        e.id: e
-        for e in await session.scalars(select(WebhookEvent).where(WebhookEvent.id.in_(event_ids)))
-    }
-    account_ids = {d.account_id for d in deliveries}
-    secrets = {
-        s.account_id: s.secret
-        for s in await session.scalars(
-            select(WebhookSecret).where(WebhookSecret.account_id.in_(account_ids))
-        )
-    }
+    subscriptions, events, secrets = await _related(session, deliveries)
     jobs = []
     for delivery in deliveries:
         subscription = subscriptions[delivery.subscription_id]
@@ -129,7 +111,7 @@ async def _jobs(
         jobs.append(
             Job(
                 delivery_id=delivery.id,
-                lease_token=delivery.lease_token or "",
+                lease_token=token,
                 attempts=delivery.attempts,
                 url=subscription.url,
                 body=body,
@@ -137,6 +119,27 @@ async def _jobs(
             )
         )
     return jobs
+
+
+async def _related(
+    session: AsyncSession, deliveries: Sequence[WebhookDelivery]
+) -> tuple[dict[int, WebhookSubscription], dict[int, WebhookEvent], dict[int, str]]:
+    """The deliveries' subscriptions and events by id, and their accounts' secrets."""
+    subscription_ids = {d.subscription_id for d in deliveries}
+    subscriptions = await session.scalars(
+        select(WebhookSubscription).where(WebhookSubscription.id.in_(subscription_ids))
+    )
+    event_ids = {d.event_id for d in deliveries}
+    events = await session.scalars(select(WebhookEvent).where(WebhookEvent.id.in_(event_ids)))
+    account_ids = {d.account_id for d in deliveries}
+    secrets = await session.scalars(
+        select(WebhookSecret).where(WebhookSecret.account_id.in_(account_ids))
+    )
+    return (
+        {s.id: s for s in subscriptions},
+        {e.id: e for e in events},
+        {s.account_id: s.secret for s in secrets},
+    )
 
 
 def _finish(delivery: WebhookDelivery, *, status: str, error: str) -> None:

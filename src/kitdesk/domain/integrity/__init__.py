@@ -1,0 +1,1 @@
+"""Integrity guarantees: idempotency keys, rate limits, unique external order ids."""

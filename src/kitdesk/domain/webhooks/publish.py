@@ -1,0 +1,57 @@
+"""Publishing domain events: one lookup of the account's subscriptions, payloads built lazily.
+
+A change usually has several event types (``order.status`` and ``order.statusFull``); this
+asks the database once which of them the account subscribes to, and renders only the payloads
+someone will receive. Events are queued in the caller's transaction (see ``outbox``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitdesk.db.models import WebhookSubscription
+from kitdesk.domain.webhooks.outbox import add_event, queue_delivery
+from kitdesk.domain.webhooks.types import EVENT_TYPES
+
+PayloadFactory = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def publish(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    resource_key: str,
+    payloads: Mapping[str, PayloadFactory],
+) -> None:
+    """Queue one event per subscribed type in ``payloads`` (type -> payload factory)."""
+    unknown = set(payloads) - set(EVENT_TYPES)
+    if unknown:
+        raise ValueError(f"Kitdesk does not emit webhook events of types {sorted(unknown)}")
+    rows = (
+        await session.execute(
+            select(WebhookSubscription.type, WebhookSubscription.id)
+            .where(
+                WebhookSubscription.account_id == account_id,
+                WebhookSubscription.type.in_(list(payloads)),
+                WebhookSubscription.deleted_at.is_(None),
+            )
+            .order_by(WebhookSubscription.id)
+        )
+    ).all()
+    if not rows:
+        return
+    for type_ in payloads:  # in the caller's order, so order.status precedes statusFull
+        subscribers = [r.id for r in rows if r.type == type_]
+        if not subscribers:
+            continue
+        payload = await payloads[type_]()
+        event = await add_event(
+            session, account_id=account_id, type=type_, resource_key=resource_key, payload=payload
+        )
+        for subscription_id in subscribers:
+            queue_delivery(session, event=event, subscription_id=subscription_id)
+    await session.flush()
