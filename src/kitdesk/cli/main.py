@@ -126,6 +126,9 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        # A worker importing Kitdesk on a busy host without bytecode caches can take longer than
+        # uvicorn's default 5 s to answer its first health check, and would be killed in a loop.
+        timeout_worker_healthcheck=60,
     )
 
 
