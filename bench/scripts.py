@@ -1,0 +1,89 @@
+"""pgbench scripts from captured requests: the same statements, in the same transactions.
+
+The created order's id is taken from the INSERT's RETURNING (``\\gset``) and used where the
+captured statements had the id the capture run got; the fetch draws a random order id.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bench.capture import Capture, Captured
+from bench.seed import DataSet
+
+NEW_ORDER_PREFIX = "new_"  # \gset stores RETURNING orders.id as :new_id
+FETCH_VARIABLE = "oid"
+_CONTROL = {"begin": "BEGIN;", "commit": "COMMIT;", "rollback": "ROLLBACK;"}
+
+
+def replace_number(sql: str, number: int, variable: str) -> str:
+    """Every literal ``number`` outside quoted strings and identifiers becomes ``:variable``."""
+    pattern = re.compile(
+        r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(?<![\w.$:])(" + str(number) + r")(?![\w.])"
+    )
+    return pattern.sub(lambda m: f":{variable}" if m.group(1) else m.group(0), sql)
+
+
+def _statements(request: Captured) -> list[str]:
+    """The request's statements and transaction control, one SQL command each."""
+    out: list[str] = []
+    for event in request.events:
+        if event["kind"] in _CONTROL:
+            out.append(_CONTROL[event["kind"]])
+        elif event["kind"] == "sql":
+            out.extend(s.strip().rstrip(";") + ";" for s in event["statements"])
+    return out
+
+
+def plain_script(request: Captured) -> str:
+    return "\n".join(_statements(request)) + "\n"
+
+
+def post_script(request: Captured, new_order_id: int) -> str:
+    """The order placement: later statements use the id the order INSERT returns."""
+    out: list[str] = []
+    inserted = False
+    for sql in _statements(request):
+        if inserted:
+            out.append(replace_number(sql, new_order_id, f"{NEW_ORDER_PREFIX}id"))
+        elif re.match(r"INSERT INTO orders\b", sql):
+            # PostgreSQL returns the new id (RETURNING); SQLite's driver reads it from the
+            # cursor instead, so there the script asks for it.
+            returning = "" if re.search(r"\bRETURNING\b", sql) else " RETURNING id"
+            out.append(sql.removesuffix(";") + f"{returning} \\gset {NEW_ORDER_PREFIX}")
+            inserted = True
+        else:
+            out.append(sql)
+    if not inserted:
+        raise RuntimeError("the captured POST has no INSERT INTO orders")
+    return "\n".join(out) + "\n"
+
+
+def fetch_script(request: Captured, order_id: int, data: DataSet) -> str:
+    """The fetch of a random seeded order."""
+    low, high = data.order_ids
+    lines = [f"\\set {FETCH_VARIABLE} random({low}, {high})"]
+    lines += [replace_number(sql, order_id, FETCH_VARIABLE) for sql in _statements(request)]
+    if not any(f":{FETCH_VARIABLE}" in line for line in lines[1:]):
+        raise RuntimeError(f"order {order_id} does not appear in the captured fetch")
+    return "\n".join(lines) + "\n"
+
+
+def write_scripts(capture: Capture, data: DataSet, folder: Path) -> dict[str, list[Path]]:
+    """Script files per wrk mode name (``post``, ``fetch``, ``list``, ``deep``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = {
+        "post": [post_script(capture.post, capture.new_order_id)],
+        "fetch": [fetch_script(capture.fetch, capture.fetch_order_id, data)],
+        "list": [plain_script(p) for p in capture.pages],
+        "deep": [plain_script(capture.deep)],
+    }
+    paths: dict[str, list[Path]] = {}
+    for kind, scripts in texts.items():
+        paths[kind] = []
+        for n, text in enumerate(scripts, start=1):
+            path = folder / f"{kind}-{n:02d}.sql"
+            path.write_text(text, encoding="utf-8")
+            paths[kind].append(path)
+    return paths
