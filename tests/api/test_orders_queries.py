@@ -19,10 +19,10 @@ from tests.conftest import Api
 # Authenticate the key, then the order with its patient (and the patient's site) or site, then
 # one statement per collection: events, notes, items, kits (with their lines and items),
 # tracking numbers, packed kits, devices (with item, site, patient, identifiers, events) and
-# the return leg (with its devices, items and packed kits).
-FETCH_STATEMENTS = 10
-# Authenticate, count the matches, the page of orders, then the same eight collections.
-LIST_STATEMENTS = 11
+# the return leg (with its devices, items and packed kits), and the audit record of the read.
+FETCH_STATEMENTS = 11
+# Authenticate, count the matches, the page of orders, the same eight collections, the audit.
+LIST_STATEMENTS = 12
 
 
 def statements(api: Api, path: str, key: str) -> tuple[int, Any]:
