@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db.models import (
@@ -47,14 +48,20 @@ async def create_fulfillment_site(
     session: AsyncSession, *, data: FulfillmentSiteCreate, site_id: int | None = None
 ) -> FulfillmentSite:
     """Add a warehouse."""
+    duplicate = Conflict(code="duplicate_code", message=f"a warehouse with code {data.code} exists")
     if await session.scalar(select(FulfillmentSite.id).where(FulfillmentSite.code == data.code)):
-        raise Conflict(code="duplicate_code", message=f"a warehouse with code {data.code} exists")
+        raise duplicate
     site = FulfillmentSite(code=data.code, name=data.name)
     if site_id is not None:
         site.id = site_id
     write_address(site, data.address.model_dump() if data.address else None)
-    session.add(site)
-    await session.flush()
+    try:
+        # Two operators creating the same code at once: the unique constraint decides.
+        async with session.begin_nested():
+            session.add(site)
+            await session.flush()
+    except IntegrityError as exc:
+        raise duplicate from exc
     return site
 
 
@@ -89,11 +96,23 @@ async def _add_on_hand(session: AsyncSession, site_id: int, item_id: int, quanti
         .where(StockLevel.fulfillment_site_id == site_id, StockLevel.item_id == item_id)
         .values(on_hand=StockLevel.on_hand + quantity)
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(
-            StockLevel(fulfillment_site_id=site_id, item_id=item_id, on_hand=quantity, reserved=0)
+    if result.rowcount > 0:  # type: ignore[attr-defined]
+        return
+    try:
+        # A concurrent first receipt may create the row first; then add to that row instead.
+        async with session.begin_nested():
+            session.add(
+                StockLevel(
+                    fulfillment_site_id=site_id, item_id=item_id, on_hand=quantity, reserved=0
+                )
+            )
+            await session.flush()
+    except IntegrityError:
+        await session.execute(
+            update(StockLevel)
+            .where(StockLevel.fulfillment_site_id == site_id, StockLevel.item_id == item_id)
+            .values(on_hand=StockLevel.on_hand + quantity)
         )
-        await session.flush()
 
 
 async def receive_stock(session: AsyncSession, *, site_id: int, data: StockReceipt) -> None:
@@ -141,6 +160,18 @@ async def _check_identifiers(session: AsyncSession, kind: str, values: list[str]
         )
 
 
+def _new_device(item_id: int, site_id: int, kind: str, value: str) -> Device:
+    device = Device(
+        item_id=item_id,
+        current_status=DeviceStatus.IN_STOCK.value,
+        fulfillment_site_id=site_id,
+        identifiers=[DeviceIdentifier(type=kind, value=value)],
+        events=[],
+    )
+    record(device, DeviceEventType.RECEIVED)
+    return device
+
+
 async def receive_devices(
     session: AsyncSession, *, site_id: int, data: DeviceReceipt
 ) -> list[Device]:
@@ -156,19 +187,18 @@ async def receive_devices(
         )
     values = [v.strip() for v in data.identifiers]
     await _check_identifiers(session, kind, values)
-    devices = []
-    for value in values:
-        device = Device(
-            item_id=item.id,
-            current_status=DeviceStatus.IN_STOCK.value,
-            fulfillment_site_id=site_id,
-            identifiers=[DeviceIdentifier(type=kind, value=value)],
-            events=[],
-        )
-        record(device, DeviceEventType.RECEIVED)
-        devices.append(device)
-    session.add_all(devices)
-    await session.flush()
+    devices = [_new_device(item.id, site_id, kind, value) for value in values]
+    try:
+        async with session.begin_nested():
+            session.add_all(devices)
+            await session.flush()
+    except IntegrityError as exc:
+        # The same identifier was received concurrently: name the entries now taken.
+        await _check_identifiers(session, kind, values)
+        raise Conflict(
+            code="duplicate_identifier",
+            message="a device with one of these identifiers was received at the same time",
+        ) from exc
     await _add_on_hand(session, site_id, item.id, len(devices))
     audit.record(
         session,

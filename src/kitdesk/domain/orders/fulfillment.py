@@ -250,7 +250,9 @@ async def _back_to_warehouse(session: AsyncSession, order: Order) -> None:
     await inventory.restock(session, site_id=site_id, units=counted)
     for od in order.order_devices:
         device = od.device
+        # Back at the warehouse it belongs to no customer and no order, as a received return.
         device.account_id = None
+        device.order_id = None
         device.fulfillment_site_id = site_id
         record(
             device,

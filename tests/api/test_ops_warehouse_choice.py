@@ -1,0 +1,98 @@
+"""Placing an order picks one warehouse that can serve all of it, or refuses and writes nothing.
+
+The demo warehouse (1) holds everything, so these tests close it and stock their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.ops_support import level, receive, receive_devices, set_active, warehouse
+from tests.conftest import Api, assert_problem
+
+# A kit of one blood pressure monitor (1000, serialized) and one pack of batteries (1005),
+# plus test strips (1003).
+ORDER = {
+    "patient": {"id": 1234},
+    "shippingOption": "standard",
+    "orderKits": [{"kit": {"id": 1000}, "count": 1}],
+    "orderItems": [{"item": {"id": 1003}, "count": 3}],
+}
+
+
+def stock_three_warehouses(api: Api, op: str) -> tuple[int, int, int]:
+    """Strips only; monitors and batteries but too few strips; all of it."""
+    set_active(api, 1, False)
+    strips_only = warehouse(api, op, "STRIPS")
+    short = warehouse(api, op, "SHORT")
+    complete = warehouse(api, op, "COMPLETE")
+    assert receive(api, op, strips_only, 1003, 50).status_code == 200
+    assert receive_devices(api, op, short, 1000, ["S-1", "S-2"]).status_code == 201
+    assert receive(api, op, short, 1005, 5).status_code == 200
+    assert receive(api, op, short, 1003, 2).status_code == 200
+    assert receive_devices(api, op, complete, 1000, ["C-1"]).status_code == 201
+    assert receive(api, op, complete, 1005, 1).status_code == 200
+    assert receive(api, op, complete, 1003, 3).status_code == 200
+    return strips_only, short, complete
+
+
+def snapshot(api: Api, op: str, sites: tuple[int, ...]) -> dict[tuple[int, int], Any]:
+    return {(s, i): level(api, op, s, i) for s in sites for i in (1000, 1003, 1005)}
+
+
+def test_an_order_goes_to_the_one_warehouse_that_holds_all_of_it(api: Api, demo_keys: Any) -> None:
+    op = demo_keys.operator
+    strips_only, short, complete = stock_three_warehouses(api, op)
+    before = snapshot(api, op, (strips_only, short))
+    r = api.post("/api/v3/order", key=demo_keys.customer, json=ORDER)
+    assert r.status_code == 201, r.text
+    assert level(api, op, complete, 1000) == (1, 1, 0)
+    assert level(api, op, complete, 1005) == (1, 1, 0)
+    assert level(api, op, complete, 1003) == (3, 3, 0)
+    assert snapshot(api, op, (strips_only, short)) == before
+
+
+def test_an_order_no_single_warehouse_can_serve_is_refused_and_nothing_is_written(
+    api: Api, demo_keys: Any
+) -> None:
+    op = demo_keys.operator
+    sites = stock_three_warehouses(api, op)
+    first = api.post("/api/v3/order", key=demo_keys.customer, json=ORDER)
+    assert first.status_code == 201, first.text
+    before = snapshot(api, op, sites)
+    # Together the warehouses still hold enough strips, monitors and batteries; none alone does.
+    r = api.post("/api/v3/order", key=demo_keys.customer, json=ORDER)
+    assert_problem(r, 400, "insufficient_inventory", "insufficient_inventory")
+    assert snapshot(api, op, sites) == before
+    orders = api.get("/api/v3/order", key=demo_keys.customer).json()
+    assert [o["id"] for o in orders["content"]] == [first.json()["id"]]
+
+
+def test_an_inactive_warehouse_is_never_chosen(api: Api, demo_keys: Any) -> None:
+    op = demo_keys.operator
+    _, _, complete = stock_three_warehouses(api, op)
+    set_active(api, complete, False)
+    refused = api.post("/api/v3/order", key=demo_keys.customer, json=ORDER)
+    assert_problem(refused, 400, "insufficient_inventory", "insufficient_inventory")
+    assert level(api, op, complete, 1003) == (3, 0, 3)
+    set_active(api, 1, True)
+    placed = api.post("/api/v3/order", key=demo_keys.customer, json=ORDER)
+    assert placed.status_code == 201, placed.text
+    assert level(api, op, 1, 1003) == (100_000, 3, 99_997)
+    assert level(api, op, complete, 1003) == (3, 0, 3)
+    listed = api.get("/api/v3/ops/fulfillment-site", key=op).json()
+    assert [(w["code"], w["active"]) for w in listed] == [
+        ("MAIN", True),
+        ("STRIPS", True),
+        ("SHORT", True),
+        ("COMPLETE", False),
+    ]
+
+
+def test_an_order_larger_than_any_warehouse_is_refused(api: Api, demo_keys: Any) -> None:
+    op = demo_keys.operator
+    body = {**ORDER, "orderKits": None, "orderItems": [{"item": {"id": 1000}, "count": 201}]}
+    r = api.post("/api/v3/order", key=demo_keys.customer, json=body)
+    assert_problem(r, 400, "insufficient_inventory", "insufficient_inventory")
+    assert level(api, op, 1, 1000) == (200, 0, 200)
+    assert api.get("/api/v3/order", key=demo_keys.customer).json()["total"] == 0
