@@ -209,12 +209,19 @@ def test_the_served_table_lists_every_status_once_with_its_next_statuses() -> No
     assert rows["received"]["next"] == ["processing", "awaitingReturn", "cancelled", "onHold"]
     assert rows["packed"]["next"] == ["shipped", "availableForPickup", "cancelled", "onHold"]
     assert rows["delivered"]["next"] == ["completed", "awaitingReturn", "onHold"]
-    assert rows["onHold"]["next"] == ["<the status it left>"]
+    assert rows["onHold"]["next"] == [s.value for s in HOLDABLE]
+    assert rows["onHold"]["onlyBackToHeldStatus"] is True
+    assert rows["packed"]["conditions"] == {
+        "shipped": "shippingOption other than pickup",
+        "availableForPickup": "shippingOption pickup",
+    }
     for status in TERMINAL:
         assert rows[status.value] == {
             "status": status.value,
             "terminal": True,
             "next": [],
+            "onlyBackToHeldStatus": False,
+            "conditions": {},
             "customerCancellable": False,
         }
     assert [s for s, row in rows.items() if row["customerCancellable"]] == [

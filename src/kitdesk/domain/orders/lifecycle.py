@@ -110,6 +110,7 @@ def _condition_holds(facts: OrderFacts, target: Status) -> bool:
 def table() -> list[dict[str, object]]:
     """The lifecycle as served at ``GET /api/v3/order-status``."""
     rows: list[dict[str, object]] = []
+    holdable = [s.value for s in Status if s not in NO_HOLD]
     for status in Status:
         nxt = [m.value for m in MOVES[status]]
         if status not in NO_HOLD:
@@ -118,8 +119,26 @@ def table() -> list[dict[str, object]]:
             {
                 "status": status.value,
                 "terminal": status in TERMINAL,
-                "next": nxt if status is not S.ON_HOLD else ["<the status it left>"],
+                # A held order goes back only to the status it left, one of these.
+                "next": holdable if status is S.ON_HOLD else nxt,
+                "onlyBackToHeldStatus": status is S.ON_HOLD,
+                "conditions": {
+                    target.value: CONDITIONS[(status, target)]
+                    for target in MOVES[status]
+                    if (status, target) in CONDITIONS
+                },
                 "customerCancellable": status in CUSTOMER_CANCELLABLE,
             }
         )
     return rows
+
+
+# Moves allowed only for some orders, in words (the rule itself is ``_condition_holds``).
+CONDITIONS: dict[tuple[Status, Status], str] = {
+    (S.RECEIVED, S.PROCESSING): "orders that ship something",
+    (S.RECEIVED, S.AWAITING_RETURN): "return-only orders",
+    (S.PACKED, S.SHIPPED): "shippingOption other than pickup",
+    (S.PACKED, S.AVAILABLE_FOR_PICKUP): "shippingOption pickup",
+    (S.DELIVERED, S.COMPLETED): "orders without a return leg",
+    (S.DELIVERED, S.AWAITING_RETURN): "two-way orders",
+}

@@ -159,3 +159,19 @@ class OrderRead(CamelModel):
     return_packed_kits: list[ReturnPackedKitIdRead]
     created_at: datetime
     updated_at: datetime
+
+
+class OrderStatusRead(CamelModel):
+    """One status of the order lifecycle and the statuses an order may move to from it."""
+
+    status: Status
+    terminal: bool
+    next: list[Status] = Field(
+        description="Statuses reachable from this one. For onHold: the statuses an order can be "
+        "held from; a held order goes back only to the one it left."
+    )
+    only_back_to_held_status: bool
+    conditions: dict[str, str] = Field(
+        description="Moves allowed only for some orders (next status -> which orders)."
+    )
+    customer_cancellable: bool
