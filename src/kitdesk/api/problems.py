@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kitdesk.api.documented import allowed_methods
 from kitdesk.errors import (
     Conflict,
     DomainError,
@@ -176,7 +178,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         message = "no such endpoint"
     elif status == 405:
         message = f"method {request.method} is not allowed here"
-        headers["Allow"] = ", ".join(allowed_methods(request))
+        allowed = allowed_methods(request.app, request.scope["path"])
+        if allowed:  # else the framework's own answer stands (an undocumented path)
+            headers["Allow"] = ", ".join(allowed)
     else:
         message = HTTPStatus(status).phrase
     return problem_response(
@@ -189,41 +193,44 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def method_not_allowed(request: Request) -> NoReturn:
-    """Endpoint of the routes that answer 405 where a literal path (``/patient/email``) would
-    otherwise be taken for an id (``/patient/{patientId}``) by the methods it does not serve."""
-    raise StarletteHTTPException(405)
-
-
-def allowed_methods(request: Request) -> list[str]:
-    """The methods served at the request's path, for the ``Allow`` header of a 405.
-
-    Routes without path parameters win: ``/patient/email`` serves POST alone, although
-    ``/patient/{patientId}`` would match its path too.
-    """
-    literal: set[str] = set()
-    templated: set[str] = set()
-    path = request.scope["path"]
-    for route in request.app.router.routes:
-        methods = getattr(route, "methods", None)
-        regex = getattr(route, "path_regex", None)
-        if not methods or regex is None or getattr(route, "endpoint", None) is method_not_allowed:
-            continue
-        if regex.match(path):
-            (templated if route.param_convertors else literal).update(methods)
-    return sorted(literal or templated)
+def _database_unavailable(exc: Exception) -> bool:
+    """A busy SQLite write lock or a lost PostgreSQL connection: worth retrying, not a bug."""
+    if not isinstance(exc, OperationalError | InterfaceError | DBAPIError):
+        return False
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    text = str(exc.orig if isinstance(exc, DBAPIError) else exc).lower()
+    return any(
+        marker in text
+        for marker in ("database is locked", "connection", "terminating", "shutting down")
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The route's template, not the path: a path can hold an identifier. The logging guards
     # (kitdesk.logs) keep the exception's type and stack but not its message.
     template = getattr(request.scope.get("route"), "path_format", None)
+    # This handler runs outside every middleware, RequestIdMiddleware included: set its header.
+    request_id = getattr(request.state, "request_id", None)
+    if _database_unavailable(exc):
+        log.warning("database unavailable", extra={"fields": {"path": template}})
+        headers = {"Retry-After": "1"}
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        return problem_response(
+            request,
+            status=503,
+            code="database_unavailable",
+            message="the database is busy or unreachable; retry the request",
+            headers=headers,
+        )
     log.exception("unexpected error", extra={"fields": {"path": template}})
     return problem_response(
         request,
         status=500,
         code="internal_error",
         message="internal error; quote the request id when reporting it",
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
 
 
@@ -244,3 +251,35 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the rate-limit window ends.",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
+def document_errors(schema: dict[str, Any]) -> None:
+    """Add to every operation of an OpenAPI document the errors that any request may meet.
+
+    400 everywhere (a NUL in the URL, a repeated single-valued query parameter), 413 and 415 on
+    every POST, PUT and PATCH (the body guards), and under ``/api/v3/`` 401 (no valid key) and
+    429 (rate limit, with ``Retry-After``); operator endpoints also 403.
+    """
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            statuses = [400]
+            if method in ("post", "put", "patch"):
+                statuses += [413, 415]
+            if path.startswith("/api/v3/"):
+                statuses += [401, 429]
+            if path.startswith("/api/v3/ops/"):
+                statuses.append(403)
+            responses = operation.setdefault("responses", {})
+            for status, response in error_responses(*statuses).items():
+                responses.setdefault(str(status), response)
+            if "429" in responses:
+                responses["429"] = {**responses["429"], "headers": RETRY_AFTER}
+            operation["responses"] = dict(sorted(responses.items()))
