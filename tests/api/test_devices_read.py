@@ -140,8 +140,9 @@ def test_validate_returns_the_callers_device_for_its_identifier(api: Api, key: s
 
 @pytest.mark.parametrize(
     "identifier",
-    ["IMEI-3", "IMEI-4", "NO-SUCH-IMEI", "imei-1", "%00", "x" * 300],
-    ids=["warehouse", "other customer", "unknown", "other case", "nul", "too long"],
+    # A NUL in the identifier is refused (400) like any NUL in a URL: test_hostile_input.py.
+    ["IMEI-3", "IMEI-4", "NO-SUCH-IMEI", "imei-1", "x" * 300],
+    ids=["warehouse", "other customer", "unknown", "other case", "too long"],
 )
 def test_validate_answers_not_valid_without_revealing_other_devices(
     api: Api, key: str, identifier: str

@@ -19,10 +19,10 @@ from tests.conftest import Api, assert_problem
 
 # Authenticate the key, then the return with its sender, then one statement per collection:
 # devices (each joined with its item, place, identifiers and history), counted items, packed
-# kits (with kit, lines and items), events; and one for the tracking numbers.
-FETCH_STATEMENTS = 7
-# Authenticate, count the matches, the page of returns, then the same five.
-LIST_STATEMENTS = 8
+# kits (with kit, lines and items), events; one for the tracking numbers; the audit entry.
+FETCH_STATEMENTS = 8
+# Authenticate, count the matches, the page of returns, then the same six.
+LIST_STATEMENTS = 9
 
 
 def statements(api: Api, path: str, key: str) -> tuple[int, Any]:

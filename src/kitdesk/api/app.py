@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kitdesk import logs
 from kitdesk.api import deps, problems
-from kitdesk.api.guards import RequestGuardMiddleware, add_method_guards
+from kitdesk.api.guards import RequestGuardMiddleware
 from kitdesk.api.integrity import openapi as integrity_openapi
 from kitdesk.api.integrity.middleware import IntegrityMiddleware
 from kitdesk.api.request_log import RequestLogMiddleware
@@ -114,7 +114,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks,
     ):
         app.include_router(module.router)
-    add_method_guards(app.router)
     # Added first, so it runs inside RequestIdMiddleware and its problems carry the request id.
     app.add_middleware(IntegrityMiddleware, settings=settings)
     # Outside the integrity middleware: a hostile body is refused before anything reads it.
@@ -134,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(_problem_schemas())
             _replace_422_with_400(schema)
+            problems.document_errors(schema)
             integrity_openapi.document(schema)
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk import context
+from kitdesk.api import documented
 from kitdesk.api.integrity import state as integrity_state
 from kitdesk.db.engine import session_scope
 from kitdesk.domain.accounts.service import Caller, KeyRejected, authenticate
@@ -99,30 +100,7 @@ async def single_valued_query(request: Request) -> None:
     route = request.scope.get("route")
     if not request.query_params or not isinstance(route, APIRoute):
         return
-    names = _single_valued(request.app).get((request.method, route.path_format), frozenset())
+    names = documented.single_valued_query(request.app, request.method, route.path_format)
     repeated = sorted(n for n in names if len(request.query_params.getlist(n)) > 1)
     if repeated:
         raise invalid_input([FieldError(n, "must be given at most once") for n in repeated])
-
-
-def _single_valued(app: Any) -> dict[tuple[str, str], frozenset[str]]:
-    known: dict[tuple[str, str], frozenset[str]] | None = getattr(
-        app.state, "single_valued_query", None
-    )
-    if known is None:
-        known = {
-            (method.upper(), path): frozenset(
-                p["name"]
-                for p in operation.get("parameters", [])
-                if p.get("in") == "query" and not _is_array(p.get("schema", {}))
-            )
-            for path, operations in app.openapi().get("paths", {}).items()
-            for method, operation in operations.items()
-        }
-        app.state.single_valued_query = known
-    return known
-
-
-def _is_array(schema: dict[str, Any]) -> bool:
-    options = [schema, *schema.get("anyOf", [])]
-    return any(option.get("type") == "array" for option in options)

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kitdesk.api.problems import method_not_allowed, problem_response
+from kitdesk.api.documented import literal_path
+from kitdesk.api.problems import problem_response
 from kitdesk.errors import FieldError
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Kitdesk's deepest body is a few levels deep; anything far deeper is an attack on the parser.
 MAX_JSON_DEPTH = 32
 MSG_NOT_JSON = "request bodies must be JSON, sent with Content-Type: application/json"
@@ -36,6 +35,7 @@ class Refusal:
     code: str
     message: str
     field: str | None = None
+    headers: dict[str, str] | None = None
 
 
 class RequestGuardMiddleware:
@@ -50,8 +50,10 @@ class RequestGuardMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        refusal = url_refusal(scope) or header_refusal(
-            scope["method"], headers, self.max_body_bytes
+        refusal = (
+            url_refusal(scope)
+            or method_refusal(scope)
+            or header_refusal(scope["method"], headers, self.max_body_bytes)
         )
         if refusal is None and scope["method"] in BODY_METHODS and _has_body(headers):
             body, ending = await _read_body(receive, self.max_body_bytes)
@@ -76,7 +78,12 @@ async def _refuse(refusal: Refusal, scope: Scope, receive: Receive, send: Send) 
         errors = [FieldError(refusal.field, refusal.message)]
         message = f"invalid request: {refusal.field}: {refusal.message}"
     response = problem_response(
-        Request(scope), status=refusal.status, code=refusal.code, message=message, errors=errors
+        Request(scope),
+        status=refusal.status,
+        code=refusal.code,
+        message=message,
+        errors=errors,
+        headers=refusal.headers,
     )
     await response(scope, receive, send)
 
@@ -91,15 +98,30 @@ def url_refusal(scope: Scope) -> Refusal | None:
     return None
 
 
+def method_refusal(scope: Scope) -> Refusal | None:
+    """A method that a literal path does not serve. Routing alone would hand ``PUT
+    /api/v3/patient/email`` to ``PUT /api/v3/patient/{patientId}`` (and answer 400 for a
+    malformed id), although ``/patient/email`` is an endpoint of its own, serving POST only."""
+    documented = literal_path(scope["app"], scope["path"])
+    if documented is None or scope["method"] in documented.methods:
+        return None
+    message = f"method {scope['method']} is not allowed here"
+    allow = {"Allow": ", ".join(sorted(documented.methods))}
+    return Refusal(405, "method_not_allowed", message, headers=allow)
+
+
 def header_refusal(method: str, headers: Headers, limit: int) -> Refusal | None:
-    """A declared body that is too large, or a body that is not JSON."""
+    """A declared body that is too large, or a body that is not JSON (for the methods that take
+    one: other methods' bodies are never read)."""
+    if method not in BODY_METHODS:
+        return None
     declared = headers.get("content-length")
     if declared is not None:
         if not declared.strip().isdigit():
             return Refusal(400, "invalid_request", "is not a number", "Content-Length")
         if int(declared) > limit:
             return _too_large(limit)
-    if method in BODY_METHODS and _has_body(headers) and not _is_json(headers):
+    if _has_body(headers) and not _is_json(headers):
         return Refusal(415, "unsupported_media_type", MSG_NOT_JSON)
     return None
 
@@ -165,21 +187,3 @@ def _replay_message(first: Message, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-def add_method_guards(router: Router) -> None:
-    """Answer 405, not 400, for methods a literal path does not serve.
-
-    Without this, ``PUT /api/v3/patient/email`` would reach ``PUT /api/v3/patient/{patientId}``
-    and fail as a malformed id, although ``/patient/email`` is an endpoint of its own (POST).
-    """
-    literal: dict[str, set[str]] = {}
-    for route in router.routes:
-        if isinstance(route, Route) and route.methods and not route.param_convertors:
-            literal.setdefault(route.path, set()).update(route.methods)
-    templated = [r for r in router.routes if isinstance(r, Route) and r.param_convertors]
-    for path, methods in literal.items():
-        if any(route.path_regex.match(path) for route in templated):
-            others = sorted(ALL_METHODS - methods)
-            guard = Route(path, method_not_allowed, methods=others, include_in_schema=False)
-            router.routes.insert(0, guard)

@@ -79,6 +79,20 @@ def _iso_day(value: Any) -> Any:
     raise ValueError("must be a date written YYYY-MM-DD")
 
 
+_ISO_MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+    r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?"
+)
+
+
+def _iso_moment(value: Any) -> Any:
+    # Pydantic would also take numbers ("0.5") as Unix timestamps: on the wire a moment is an
+    # ISO-8601 date and time only.
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_MOMENT.fullmatch(value)):
+        return value
+    raise ValueError("must be an ISO-8601 date and time, e.g. 2026-01-31T09:30:00Z")
+
+
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
 Count = Annotated[StrictInt, Field(ge=1, le=100_000), BeforeValidator(_integral)]
 
@@ -97,6 +111,8 @@ LongText = Annotated[str, Field(min_length=1, max_length=5000, strict=True), _Cl
 Email = Annotated[str, Field(max_length=320, strict=True), _Clean]
 # A calendar date, accepted only as "YYYY-MM-DD".
 Day = Annotated[date, BeforeValidator(_iso_day)]
+# A moment, accepted only as an ISO-8601 date and time (with or without an offset).
+Timestamp = Annotated[datetime, BeforeValidator(_iso_moment)]
 
 
 class CamelModel(BaseModel):
@@ -105,10 +121,25 @@ class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    # A field that may be left out but not sent as null (``X | SkipJsonSchema[None] = None``)
+    # is documented without its Python default, which the document could not offer anyway.
+    for prop in schema.get("properties", {}).values():
+        options = [prop, *prop.get("anyOf", [])]
+        nullable = any(option.get("type") == "null" for option in options)
+        if "default" in prop and prop["default"] is None and not nullable:
+            del prop["default"]
+
+
 class InputModel(BaseModel):
     """Request models: camelCase on the wire and unknown fields refused."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        json_schema_extra=_no_null_defaults,
+    )
 
     @field_validator("*", mode="after")
     @classmethod
@@ -282,6 +313,7 @@ __all__ = [
     "Page",
     "PageRequest",
     "StrictBool",
+    "Timestamp",
     "date",
     "datetime",
     "make_page",

@@ -17,12 +17,12 @@ PARAMETER = {
         "request it answers 422 idempotency_key_reused; while the first request still runs, "
         "409 idempotency_key_in_flight. Failed requests are not kept and may be retried."
     ),
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
 }
 
 
 def document(schema: dict[str, Any]) -> None:
-    """Add the header (and its 409) to every POST under /api/v3/."""
+    """Add the header (and its 409 and 422) to every POST under /api/v3/."""
     for path, operations in schema.get("paths", {}).items():
         operation = operations.get("post")
         if not path.startswith("/api/v3/") or operation is None:
@@ -31,5 +31,5 @@ def document(schema: dict[str, Any]) -> None:
         if not any(p.get("name") == PARAMETER["name"] for p in parameters):
             parameters.append(dict(PARAMETER))
         responses = operation.setdefault("responses", {})
-        for status, response in error_responses(409).items():
+        for status, response in error_responses(409, 422).items():
             responses.setdefault(str(status), response)

@@ -11,11 +11,11 @@ from kitdesk.api.deps import OperatorDep, PageDep, SessionDep
 from kitdesk.api.problems import error_responses
 from kitdesk.domain.audit import queries
 from kitdesk.domain.audit.schemas import AuditEntryRead
-from kitdesk.domain.common import MAX_ID, Page
+from kitdesk.domain.common import MAX_ID, Page, Timestamp
 
 router = APIRouter(prefix="/api/v3/ops", tags=["operator"])
 
-Moment = Annotated[datetime | None, Query(description="ISO-8601; UTC when it has no offset.")]
+Moment = Annotated[Timestamp | None, Query(description="ISO-8601; UTC when it has no offset.")]
 
 
 def _as_utc(moment: datetime | None) -> datetime | None:

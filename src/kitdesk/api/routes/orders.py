@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from kitdesk.api.deps import CallerDep, PageDep, SessionDep
 from kitdesk.api.problems import error_responses
 from kitdesk.api.routes import IdList, PathId
-from kitdesk.domain.common import Page
+from kitdesk.domain.common import Page, Timestamp
 from kitdesk.domain.orders import fulfillment, lifecycle, placement, queries
 from kitdesk.domain.orders.lifecycle import Status
-from kitdesk.domain.orders.schemas import OrderCreate, OrderNoteIn, OrderRead, OrderSort
+from kitdesk.domain.orders.schemas import (
+    OrderCreate,
+    OrderNoteIn,
+    OrderRead,
+    OrderSort,
+    OrderStatusRead,
+)
 
 router = APIRouter(prefix="/api/v3", tags=["orders"])
 
@@ -53,10 +59,10 @@ async def list_orders(
     ] = None,
     current_status: Annotated[list[Status], Query(alias="currentStatus")] = [],
     created_at_min: Annotated[
-        datetime | None, Query(alias="createdAtMin", description=CREATED_MIN_DOC)
+        Timestamp | None, Query(alias="createdAtMin", description=CREATED_MIN_DOC)
     ] = None,
     created_at_max: Annotated[
-        datetime | None, Query(alias="createdAtMax", description=CREATED_MAX_DOC)
+        Timestamp | None, Query(alias="createdAtMax", description=CREATED_MAX_DOC)
     ] = None,
     sort: OrderSort = "id",
 ) -> Page[OrderRead]:
@@ -83,8 +89,8 @@ async def get_order(orderId: PathId, session: SessionDep, caller: CallerDep) -> 
     )
 
 
-@router.get("/order-status", responses=error_responses(401))
-async def order_statuses(caller: CallerDep) -> list[dict[str, Any]]:
+@router.get("/order-status", response_model=list[OrderStatusRead], responses=error_responses(401))
+async def order_statuses(caller: CallerDep) -> list[dict[str, object]]:
     """The order lifecycle: every status and the statuses it may move to."""
     return lifecycle.table()
 

@@ -13,14 +13,14 @@ from fastapi import APIRouter, Query
 from kitdesk.api.deps import CallerDep, PageDep, SessionDep
 from kitdesk.api.problems import error_responses
 from kitdesk.api.routes import PathId
-from kitdesk.domain.common import MAX_ID, Page
+from kitdesk.domain.common import MAX_ID, Page, Timestamp
 from kitdesk.domain.webhooks import logs
 from kitdesk.domain.webhooks.schemas import DeliveryStatus, WebhookLogRead
 from kitdesk.domain.webhooks.types import SUBSCRIBABLE_TYPES
 
 router = APIRouter(prefix="/api/v3/webhook/logs", tags=["webhooks"])
 
-Moment = Annotated[datetime | None, Query(description="ISO-8601; UTC when it has no offset.")]
+Moment = Annotated[Timestamp | None, Query(description="ISO-8601; UTC when it has no offset.")]
 Retries = Annotated[int | None, Query(ge=0, le=1000)]
 
 

@@ -20,8 +20,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kitdesk.db.base import Base, BigId, UTCDateTime, utcnow
 
-IDEMPOTENCY_STATES = ("in_flight", "completed")
-
 
 class IdempotencyKey(Base):
     """A client's ``Idempotency-Key``: claimed while its request runs, then the stored response.
@@ -33,7 +31,7 @@ class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
     __table_args__ = (
         UniqueConstraint("account_id", "key"),
-        CheckConstraint("state IN ('in_flight', 'completed')", name="state"),
+        CheckConstraint("state IN ('in_flight', 'stored')", name="state"),
         Index("ix_idempotency_keys_created_at", "created_at"),
     )
 

@@ -3,7 +3,7 @@
 A key moves through two states in ``idempotency_keys``:
 
 - ``in_flight``: claimed (in a short transaction of its own) by the request now doing the work;
-- ``completed``: the work committed, together with the response stored on this row.
+- ``stored``: the work committed, together with the response stored on this row.
 
 A request that fails is never stored: its claim is deleted and the client may retry.
 """
@@ -25,7 +25,7 @@ from kitdesk.domain.integrity.sql import rows_affected, upsert_insert
 
 MAX_KEY_LENGTH = 255
 IN_FLIGHT = "in_flight"
-COMPLETED = "completed"
+STORED = "stored"
 
 Outcome = Literal["claimed", "replay", "in_flight", "reused", "retry"]
 
@@ -129,13 +129,13 @@ async def claim(
 
 def _still_valid(row: IdempotencyKey, now: datetime, policy: Policy) -> bool:
     age = now - row.created_at
-    return age < (policy.retention if row.state == COMPLETED else policy.abandon_after)
+    return age < (policy.retention if row.state == STORED else policy.abandon_after)
 
 
 def _existing(row: IdempotencyKey, fingerprint: str) -> Claim:
     if row.fingerprint != fingerprint:
         return Claim("reused")
-    if row.state != COMPLETED:
+    if row.state != STORED:
         return Claim("in_flight")
     assert row.response_status is not None
     assert row.response_body is not None
@@ -185,7 +185,7 @@ async def complete(
             IdempotencyKey.state == IN_FLIGHT,
         )
         .values(
-            state=COMPLETED,
+            state=STORED,
             response_status=response.status,
             response_headers=[list(pair) for pair in response.headers],
             response_body=response.body,

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from kitdesk.domain.common import (
     Address,
@@ -68,7 +69,8 @@ class SitePatch(InputModel):
     """Fields of a site to change (PATCH); absent fields stay as they are."""
 
     id: Id | None = Field(default=None, description="Optional; must match the id in the path.")
-    name: Name | None = None
-    active: StrictBool | None = None
+    # May be left out, never null (SkipJsonSchema keeps null out of the document).
+    name: Name | SkipJsonSchema[None] = None
+    active: StrictBool | SkipJsonSchema[None] = None
     phone_number: Phone | None = None
     address: AddressPatch | None = None

@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("response_headers", sa.JSON(), nullable=True),
         sa.Column("response_body", sa.LargeBinary(), nullable=True),
         sa.CheckConstraint(
-            "state IN ('in_flight', 'completed')", name=op.f("ck_idempotency_keys_state")
+            "state IN ('in_flight', 'stored')", name=op.f("ck_idempotency_keys_state")
         ),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_idempotency_keys_account_id_accounts")
