@@ -105,10 +105,14 @@ def test_replacing_a_patient_names_only_the_fields_whose_value_changed(api: Api,
 
 
 def test_patching_a_patient_names_changed_fields_and_never_their_values(api: Api, key: str) -> None:
-    # lastName is sent with the value it already has: not a change.
-    body = {"firstName": NEW_NAME, "lastName": "Doe", "email": NEW_EMAIL, "site": None}
     current = api.get(f"{PATIENTS}/{DEMO_PATIENT}", key=key).json()
-    body["lastName"] = current["lastName"]
+    # lastName is sent with the value it already has: not a change.
+    body = {
+        "firstName": NEW_NAME,
+        "lastName": current["lastName"],
+        "email": NEW_EMAIL,
+        "site": None,
+    }
 
     response, entry = audited(api, key, "PATCH", f"{PATIENTS}/{DEMO_PATIENT}", json=body)
 
