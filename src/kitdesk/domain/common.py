@@ -121,25 +121,25 @@ class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
-def _no_null_defaults(schema: dict[str, Any]) -> None:
-    # A field that may be left out but not sent as null (``X | SkipJsonSchema[None] = None``)
-    # is documented without its Python default, which the document could not offer anyway.
-    for prop in schema.get("properties", {}).values():
-        options = [prop, *prop.get("anyOf", [])]
-        nullable = any(option.get("type") == "null" for option in options)
-        if "default" in prop and prop["default"] is None and not nullable:
-            del prop["default"]
+def _absent_not_null(schema: dict[str, Any]) -> None:
+    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+    schema.pop("default", None)
+
+
+def not_null() -> Any:
+    """A PATCH field that may be left out but not sent as null: the document offers no null
+    (the service refuses it, naming the field)."""
+    return Field(default=None, json_schema_extra=_absent_not_null)
 
 
 class InputModel(BaseModel):
     """Request models: camelCase on the wire and unknown fields refused."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        json_schema_extra=_no_null_defaults,
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod

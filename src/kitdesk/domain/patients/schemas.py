@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import EmailStr, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from kitdesk.domain.common import (
     Address,
@@ -19,6 +18,7 @@ from kitdesk.domain.common import (
     Name,
     Phone,
     StrictBool,
+    not_null,
 )
 from kitdesk.domain.sites.schemas import SiteRef, SiteSummary
 
@@ -71,18 +71,16 @@ class PatientUpdate(PatientCreate):
 class PatientPatch(InputModel):
     """Fields of a patient to change (PATCH): absent fields stay, ``null`` clears optional ones."""
 
-    # SkipJsonSchema[None]: these may be left out, but the document does not offer null for
-    # them, since a patient cannot be without them.
     id: Id | None = Field(default=None, description="Optional; must match the id in the path.")
-    first_name: Name | SkipJsonSchema[None] = None
-    last_name: Name | SkipJsonSchema[None] = None
-    address: AddressPatch | SkipJsonSchema[None] = None
+    first_name: Name | None = not_null()
+    last_name: Name | None = not_null()
+    address: AddressPatch | None = not_null()
     external_identifier: Name | None = None
     date_of_birth: Day | None = None
     email: EmailStr | None = None
     phone_number: Phone | None = None
-    archived: StrictBool | SkipJsonSchema[None] = None
-    enrolled: StrictBool | SkipJsonSchema[None] = None
+    archived: StrictBool | None = not_null()
+    enrolled: StrictBool | None = not_null()
     sex: Sex | None = None
     site: SiteRef | None = None
 

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field
-from pydantic.json_schema import SkipJsonSchema
 
 from kitdesk.domain.common import (
     Address,
@@ -18,6 +17,7 @@ from kitdesk.domain.common import (
     Name,
     Phone,
     StrictBool,
+    not_null,
 )
 
 
@@ -69,8 +69,7 @@ class SitePatch(InputModel):
     """Fields of a site to change (PATCH); absent fields stay as they are."""
 
     id: Id | None = Field(default=None, description="Optional; must match the id in the path.")
-    # May be left out, never null (SkipJsonSchema keeps null out of the document).
-    name: Name | SkipJsonSchema[None] = None
-    active: StrictBool | SkipJsonSchema[None] = None
+    name: Name | None = not_null()
+    active: StrictBool | None = not_null()
     phone_number: Phone | None = None
     address: AddressPatch | None = None
