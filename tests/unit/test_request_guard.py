@@ -91,3 +91,12 @@ def test_a_chunked_body_within_the_limit_reaches_the_app_whole() -> None:
 
     assert exchange.status == 204
     assert exchange.app_saw == [{"type": "http.request", "body": CHUNK * 2, "more_body": False}]
+
+
+def test_a_content_length_that_is_not_a_number_is_400() -> None:
+    exchange = run(chunks=1, headers=[(b"content-length", b"4 bytes")])
+
+    assert exchange.status == 400
+    assert exchange.body["message"] == "invalid request: Content-Length: is not a number"
+    assert exchange.chunks_read == 0
+    assert exchange.app_saw == []
