@@ -3,14 +3,19 @@ together."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
-from kitdesk.api.integrity import idempotent
+from kitdesk.api.integrity import idempotent, releases
+from kitdesk.api.integrity.idempotent import store_response
 from kitdesk.domain.demo import DemoKeys
+from kitdesk.domain.integrity import idempotency
 from tests.conftest import Api, assert_problem
 from tests.integrity.support import (
+    DEMO_ACCOUNT,
     MSG_IN_FLIGHT,
     ORDERS,
     STRIPS,
@@ -90,3 +95,73 @@ def test_a_request_whose_claim_was_taken_over_undoes_its_work(
     assert_problem(r, 409, "idempotency_key_in_flight", MSG_IN_FLIGHT)
     assert order_count(api) == 0
     assert stored_keys(api) == []
+
+
+class _Database:
+    """A database that can be switched off for the claim's release and the work's commit."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.down = False
+        release = idempotency.release
+
+        async def release_unless_down(*args: Any, **kwargs: Any) -> None:
+            self.check()
+            await release(*args, **kwargs)
+
+        monkeypatch.setattr(idempotency, "release", release_unless_down)
+
+    def check(self) -> None:
+        if self.down:
+            raise OperationalError("DELETE", None, ConnectionRefusedError("connection refused"))
+
+
+def _settle_releases(api: Api) -> None:
+    """Let the background releases of this app end (the database answers again)."""
+    pending = releases.pending(api.client.app.state)  # type: ignore[attr-defined]
+    assert api.client.portal is not None
+    api.client.portal.call(pending.settle)
+
+
+def test_when_the_database_goes_down_mid_request_the_503_stands_and_the_key_is_freed_on_return(
+    api: Api, key: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = _Database(monkeypatch)
+
+    async def commit_fails(*args: Any, **kwargs: Any) -> bool:
+        database.down = True
+        database.check()
+        return True
+
+    monkeypatch.setattr(idempotent, "store_response", commit_fails)
+    with caplog.at_level(logging.WARNING, logger="kitdesk.idempotency"):
+        lost = api.post(ORDERS, key=key, json=order_body(), headers=idem("outage"))
+    assert_problem(lost, 503, "database_unavailable")
+    assert "idempotency claim not released" in caplog.text
+    assert stored_keys(api) == [(DEMO_ACCOUNT, "outage", "in_flight")]
+    while_down = api.post(ORDERS, key=key, json=order_body(), headers=idem("outage"))
+    assert_problem(while_down, 409, "idempotency_key_in_flight", MSG_IN_FLIGHT)
+
+    monkeypatch.setattr(idempotent, "store_response", store_response)
+    database.down = False
+    _settle_releases(api)
+    assert stored_keys(api) == []
+    retry = api.post(ORDERS, key=key, json=order_body(), headers=idem("outage"))
+    assert retry.status_code == 201, retry.text
+    assert "idempotent-replayed" not in retry.headers
+    assert order_count(api) == 1
+    assert stored_keys(api) == [(DEMO_ACCOUNT, "outage", "stored")]
+
+
+def test_a_release_that_fails_does_not_replace_the_requests_own_answer(
+    api: Api, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert api.post(ORDERS, key=key, json=order_body(count=60_000)).status_code == 201
+    database = _Database(monkeypatch)
+    database.down = True
+    short = api.post(ORDERS, key=key, json=order_body(count=60_000), headers=idem("short"))
+    assert_problem(short, 400, "insufficient_inventory", "insufficient_inventory")
+    assert stored_keys(api) == [(DEMO_ACCOUNT, "short", "in_flight")]
+    database.down = False
+    _settle_releases(api)
+    assert stored_keys(api) == []
+    assert order_count(api) == 1

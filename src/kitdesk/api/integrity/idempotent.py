@@ -6,21 +6,27 @@
    is held back; a 2xx is stored on the claim row in that same transaction, which then commits:
    the change and its stored response commit together or not at all.
 3. Anything else (a 4xx, a 5xx, an exception) rolls the work back and deletes the claim in a
-   transaction of its own, so the client may retry with the same key.
+   transaction of its own, so the client may retry with the same key. When the database is down
+   that delete fails too: it is logged and retried in the background (``releases``), and the
+   client still gets the request's own answer (a 503 ``database_unavailable``, say).
 """
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kitdesk.api.integrity import asgi, clock, state
+from kitdesk.api.integrity import asgi, clock, releases, state
 from kitdesk.api.problems import problem_response
 from kitdesk.db.engine import session_scope
 from kitdesk.domain.accounts.service import Caller
 from kitdesk.domain.integrity import idempotency
 from kitdesk.domain.integrity.idempotency import Claim, Policy
+
+log = logging.getLogger("kitdesk.idempotency")
 
 # A claim found gone or taken over while we looked is tried again this many times in all.
 CLAIM_ATTEMPTS = 3
@@ -52,7 +58,8 @@ async def run(
         await _problem(scope, receive, send, 422, "idempotency_key_reused", MSG_REUSED)
     elif claim.outcome == "claimed":
         assert claim.token is not None
-        work = _Work(factory, caller.account_id, key, claim.token)
+        claimed = releases.ClaimRef(caller.account_id, key, claim.token)
+        work = _Work(factory, claimed, policy)
         await work.run(app, scope, asgi.replaying(body, receive), send)
     else:
         await _in_flight(scope, receive, send)
@@ -85,12 +92,14 @@ class _Work:
     """The claimed request's own transaction, and what happens to the claim afterwards."""
 
     def __init__(
-        self, factory: async_sessionmaker[AsyncSession], account_id: int, key: str, token: str
+        self,
+        factory: async_sessionmaker[AsyncSession],
+        claim: releases.ClaimRef,
+        policy: Policy,
     ) -> None:
         self.factory = factory
-        self.account_id = account_id
-        self.key = key
-        self.token = token
+        self.claim = claim
+        self.policy = policy
 
     async def run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         recorder = asgi.ResponseRecorder()
@@ -104,14 +113,16 @@ class _Work:
                 finally:
                     state.forget(scope, state.SESSION)
                     if not stored:
-                        await session.rollback()
+                        await _roll_back(session)
         finally:
             if not stored:
                 # After the work's session is closed: on SQLite it held the write lock.
-                async with session_scope(self.factory) as cleanup:
-                    await idempotency.release(
-                        cleanup, account_id=self.account_id, key=self.key, token=self.token
-                    )
+                await releases.release_or_retry_later(
+                    self.factory,
+                    self.claim,
+                    state=scope["app"].state,
+                    abandon_after=self.policy.abandon_after,
+                )
         if stored or not 200 <= recorder.status < 300:
             await recorder.forward(send)
         else:  # the claim was taken over as abandoned while this request ran
@@ -123,9 +134,9 @@ class _Work:
             return False
         kept = await store_response(
             session,
-            account_id=self.account_id,
-            key=self.key,
-            token=self.token,
+            account_id=self.claim.account_id,
+            key=self.claim.key,
+            token=self.claim.token,
             response=recorder.stored(),
         )
         if kept:
@@ -145,6 +156,15 @@ async def store_response(
     return await idempotency.complete(
         session, account_id=account_id, key=key, token=token, response=response
     )
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    """Undo the work; a rollback the lost database refuses is logged, not raised over the
+    request's own error (the database discards the transaction with its connection)."""
+    try:
+        await session.rollback()
+    except Exception:
+        log.warning("rollback of a failed idempotent request failed", exc_info=True)
 
 
 async def _in_flight(scope: Scope, receive: Receive, send: Send) -> None:
