@@ -16,13 +16,15 @@ from tests.api.orders_support import (
 )
 from tests.conftest import Api
 
-# Authenticate the key, then the order with its patient (and the patient's site) or site, then
-# one statement per collection: events, notes, items, kits (with their lines and items),
-# tracking numbers, packed kits, devices (with item, site, patient, identifiers, events) and
-# the return leg (with its devices, items and packed kits), and the audit record of the read.
-FETCH_STATEMENTS = 11
-# Authenticate, count the matches, the page of orders, the same eight collections, the audit.
-LIST_STATEMENTS = 12
+# Authenticate the key, then the order view's three statements (see
+# kitdesk.domain.orders.view_statements): the order with its patient (and the patient's site)
+# or site; everything that embeds an item (ordered items, the lines of its kits, items expected
+# back, its devices with their patient and site); the small parts (events, notes, tracking
+# numbers, ordered and packed kits, the devices' identifiers and events, the return leg). Then
+# the audit record of the read.
+FETCH_STATEMENTS = 5
+# Authenticate, count the matches, the page's ids, the same three statements, the audit.
+LIST_STATEMENTS = 7
 
 
 def statements(api: Api, path: str, key: str) -> tuple[int, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.cli.runtime import fail, parse, run_in_transaction
@@ -178,8 +179,8 @@ def orders_show(order_id: int) -> None:
     """Print an order as the API shows it (JSON)."""
 
     async def work(session: AsyncSession) -> str:
-        order = await queries.get_order(session, account_id=None, order_id=order_id)
-        return queries.to_read(order).model_dump_json(by_alias=True, indent=2)
+        view = await queries.get_order(session, account_id=None, order_id=order_id)
+        return to_json(view, indent=2).decode()
 
     typer.echo(run_in_transaction(work))
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from kitdesk.api.deps import OperatorDep, PageDep, SessionDep
 from kitdesk.api.problems import error_responses
+from kitdesk.api.rendered import RenderedJSON
 from kitdesk.api.routes import IdList, PathId
 from kitdesk.domain.common import MAX_ID, Page
 from kitdesk.domain.devices.schemas import DeviceRead
@@ -99,16 +100,18 @@ async def list_orders(
     account_id: Annotated[OptionalId, Query(alias="accountId")] = None,
     id: Annotated[IdList, Query()] = [],
     current_status: Annotated[list[Status], Query(alias="currentStatus")] = [],
-) -> Page[OrderRead]:
+) -> RenderedJSON:
     """Orders of every customer, oldest first, with filters."""
     filters = queries.OrderFilters(ids=id, statuses=current_status)
-    return await queries.list_orders(session, account_id=account_id, filters=filters, page=paging)
+    return RenderedJSON(
+        await queries.list_orders(session, account_id=account_id, filters=filters, page=paging)
+    )
 
 
 @router.get("/order/{orderId}", response_model=OrderRead, responses=ERRORS)
-async def get_order(orderId: PathId, session: SessionDep, _: OperatorDep) -> OrderRead:
+async def get_order(orderId: PathId, session: SessionDep, _: OperatorDep) -> RenderedJSON:
     """Any customer's order."""
-    return queries.to_read(await queries.get_order(session, account_id=None, order_id=orderId))
+    return RenderedJSON(await queries.get_order(session, account_id=None, order_id=orderId))
 
 
 @router.post(
@@ -121,8 +124,8 @@ async def move_order(
     body: OrderMove,
     session: SessionDep,
     caller: OperatorDep,
-) -> OrderRead:
+) -> RenderedJSON:
     """Move an order to its next status (see GET /api/v3/order-status for the table)."""
     order = await fulfillment.lock_order(session, order_id=orderId, account_id=None)
     await fulfillment.move(session, order, body, key_prefix=caller.key_prefix)
-    return queries.to_read(await queries.get_order(session, account_id=None, order_id=orderId))
+    return RenderedJSON(await queries.get_order(session, account_id=None, order_id=orderId))

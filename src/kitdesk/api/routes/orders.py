@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 
 from kitdesk.api.deps import CallerDep, PageDep, SessionDep
 from kitdesk.api.problems import error_responses
+from kitdesk.api.rendered import RenderedJSON
 from kitdesk.api.routes import IdList, PathId
 from kitdesk.domain.common import Page, Timestamp
-from kitdesk.domain.orders import fulfillment, lifecycle, placement, queries
+from kitdesk.domain.orders import fulfillment, lifecycle, placement, queries, views
 from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.orders.schemas import (
     OrderCreate,
@@ -37,13 +38,13 @@ def _as_utc(moment: datetime | None) -> datetime | None:
 @router.post(
     "/order", status_code=201, response_model=OrderRead, responses=error_responses(400, 401)
 )
-async def create_order(body: OrderCreate, session: SessionDep, caller: CallerDep) -> OrderRead:
+async def create_order(body: OrderCreate, session: SessionDep, caller: CallerDep) -> RenderedJSON:
     """Create an order for exactly one existing patient or site."""
     order = await placement.place_order(
         session, account_id=caller.account_id, data=body, key_prefix=caller.key_prefix
     )
     # Every relationship of the new order is already in memory: render it without reloading.
-    return queries.to_read(order)
+    return RenderedJSON(views.loaded_view(order), status_code=201)
 
 
 @router.get("/order", response_model=Page[OrderRead], responses=error_responses(400, 401))
@@ -65,7 +66,7 @@ async def list_orders(
         Timestamp | None, Query(alias="createdAtMax", description=CREATED_MAX_DOC)
     ] = None,
     sort: OrderSort = "id",
-) -> Page[OrderRead]:
+) -> RenderedJSON:
     """List the account's orders, page by page, with filters."""
     filters = queries.OrderFilters(
         ids=id,
@@ -76,15 +77,17 @@ async def list_orders(
         created_at_min=_as_utc(created_at_min),
         created_at_max=_as_utc(created_at_max),
     )
-    return await queries.list_orders(
-        session, account_id=caller.account_id, filters=filters, page=paging, sort=sort
+    return RenderedJSON(
+        await queries.list_orders(
+            session, account_id=caller.account_id, filters=filters, page=paging, sort=sort
+        )
     )
 
 
 @router.get("/order/{orderId}", response_model=OrderRead, responses=error_responses(400, 401, 404))
-async def get_order(orderId: PathId, session: SessionDep, caller: CallerDep) -> OrderRead:
+async def get_order(orderId: PathId, session: SessionDep, caller: CallerDep) -> RenderedJSON:
     """Fetch one order."""
-    return queries.to_read(
+    return RenderedJSON(
         await queries.get_order(session, account_id=caller.account_id, order_id=orderId)
     )
 
@@ -100,11 +103,11 @@ async def order_statuses(caller: CallerDep) -> list[dict[str, object]]:
     response_model=OrderRead,
     responses=error_responses(400, 401, 404, 409),
 )
-async def cancel_order(orderId: PathId, session: SessionDep, caller: CallerDep) -> OrderRead:
+async def cancel_order(orderId: PathId, session: SessionDep, caller: CallerDep) -> RenderedJSON:
     """Cancel an order that is not packed yet; its reserved stock is released."""
     order = await fulfillment.lock_order(session, order_id=orderId, account_id=caller.account_id)
     await fulfillment.cancel(session, order, allowed=lifecycle.CUSTOMER_CANCELLABLE)
-    return queries.to_read(
+    return RenderedJSON(
         await queries.get_order(session, account_id=caller.account_id, order_id=orderId)
     )
 
@@ -120,7 +123,7 @@ async def add_order_note(
     body: OrderNoteIn,
     session: SessionDep,
     caller: CallerDep,
-) -> OrderRead:
+) -> RenderedJSON:
     """Attach a note to an order."""
     await fulfillment.add_note(
         session,
@@ -129,6 +132,7 @@ async def add_order_note(
         note=body.note,
         key_prefix=caller.key_prefix,
     )
-    return queries.to_read(
-        await queries.get_order(session, account_id=caller.account_id, order_id=orderId)
+    return RenderedJSON(
+        await queries.get_order(session, account_id=caller.account_id, order_id=orderId),
+        status_code=201,
     )

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db.models import Order
-from kitdesk.domain.orders import queries
+from kitdesk.domain.orders import views
 from kitdesk.domain.webhooks.publish import publish
 
 
@@ -21,12 +21,11 @@ async def order_status_changed(
         return {"orderId": order.id, "orderEventType": event_name}
 
     async def full() -> dict[str, Any]:
-        view = (
-            order
-            if loaded
-            else await queries.load_order(session, account_id=order.account_id, order_id=order.id)
+        if loaded:
+            return views.jsonable(views.loaded_view(order))
+        return views.jsonable(
+            await views.order_view(session, account_id=order.account_id, order_id=order.id)
         )
-        return queries.to_read(view).model_dump(mode="json", by_alias=True)
 
     await publish(
         session,

@@ -1,0 +1,354 @@
+"""The SQL behind the order view: three Core statements for any list of order ids.
+
+Each statement is built once, here, with an expanding ``ids`` parameter, so SQLAlchemy computes
+its cache key once and every request reuses the compiled form. They return plain rows (no ORM
+entities); ``views`` assembles them. Columns are read by position, so each statement lists
+its columns in the order of the ``*_COLUMNS`` groups below; ``view_rows`` builds rows of the
+same layout from ORM objects. Collections that share a row layout are read by one UNION ALL
+whose ``kind`` column tells them apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Boolean,
+    ColumnElement,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+
+from kitdesk.db.base import UTCDateTime
+from kitdesk.db.models import Order
+
+_tables = Order.metadata.tables
+orders: Table = _tables["orders"]
+patients: Table = _tables["patients"]
+sites: Table = _tables["sites"]
+items: Table = _tables["items"]
+manufacturers: Table = _tables["manufacturers"]
+kits: Table = _tables["kits"]
+kit_items: Table = _tables["kit_items"]
+order_items: Table = _tables["order_items"]
+order_kits: Table = _tables["order_kits"]
+packed_kits: Table = _tables["packed_kits"]
+order_events: Table = _tables["order_events"]
+order_notes: Table = _tables["order_notes"]
+tracking_numbers: Table = _tables["tracking_numbers"]
+order_devices: Table = _tables["order_devices"]
+devices: Table = _tables["devices"]
+device_identifiers: Table = _tables["device_identifiers"]
+device_events: Table = _tables["device_events"]
+returns: Table = _tables["returns"]
+return_devices: Table = _tables["return_devices"]
+return_items: Table = _tables["return_items"]
+return_packed_kits: Table = _tables["return_packed_kits"]
+
+IDS: BindParameter[int] = bindparam("ids", expanding=True)
+ADDRESS = (
+    "address_line_one",
+    "address_line_two",
+    "address_line_three",
+    "address_city",
+    "address_state",
+    "address_zip_code",
+    "address_country",
+    "address_note",
+)
+# Column names of each group, in row order (the ORM attributes carry the same names).
+ORDER_COLUMNS = (
+    "id",
+    "account_id",
+    "external_order_ids",
+    "current_status",
+    "shipping_option",
+    "email_label",
+    "created_at",
+    "updated_at",
+)
+PATIENT_COLUMNS = (
+    "id",
+    "external_identifier",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "email",
+    "phone_number",
+    "archived",
+    "enrolled",
+    "sex",
+    *ADDRESS,
+    "created_at",
+    "updated_at",
+)
+SITE_COLUMNS = ("id", "name", "active", "phone_number", *ADDRESS, "created_at", "updated_at")
+SUMMARY_COLUMNS = ("id", "name", "active")
+DEVICE_PATIENT_COLUMNS = PATIENT_COLUMNS[:8]
+ITEM_COLUMNS = (
+    "id",
+    "name",
+    "model",
+    "sku",
+    "orderable",
+    "device_identifier_type",
+    "item_class",
+    "item_class_type",
+    "size",
+    "reading_type",
+    "dimensions",
+)
+KIT_COLUMNS = ("id", "name", "archived", "loaner")
+DEVICE_COLUMNS = (
+    "id",
+    "current_status",
+    "used",
+    "last_health_check",
+    "external_identifier",
+    "disabled_readings",
+    "created_at",
+    "updated_at",
+)
+# Where each group starts in the rows of its statement.
+ORDER_PATIENT = len(ORDER_COLUMNS)
+ORDER_PATIENT_SITE = ORDER_PATIENT + len(PATIENT_COLUMNS)
+ORDER_SITE = ORDER_PATIENT_SITE + len(SUMMARY_COLUMNS)
+ITEM = 5  # kind, owner, position, count, packed kit id
+DEVICE = ITEM + len(ITEM_COLUMNS) + 2
+DEVICE_PATIENT = DEVICE + len(DEVICE_COLUMNS)
+DEVICE_SITE = DEVICE_PATIENT + len(DEVICE_PATIENT_COLUMNS)
+ITEM_WIDTH = DEVICE_SITE + len(SUMMARY_COLUMNS)
+# Kinds of ITEMS rows.
+ORDERED_ITEM, KIT_LINE, RETURNED_ITEM, ORDER_DEVICE = range(4)
+# Kinds of PARTS rows.
+(
+    EVENT,
+    NOTE,
+    TRACKING,
+    ORDERED_KIT,
+    PACKED_KIT,
+    DEVICE_IDENTIFIER,
+    DEVICE_EVENT,
+    RETURN_LEG,
+    RETURN_DEVICE,
+    RETURN_PACKED_KIT,
+) = range(10)
+
+
+def _columns(table: Any, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
+    return [table.c[name] for name in names]
+
+
+def _kind(value: int) -> ColumnElement[int]:
+    return literal_column(str(value), Integer).label("kind")
+
+
+def _none(type_: Any = None) -> ColumnElement[Any]:
+    # A typed NULL where the column's type is not known from another SELECT of the UNION:
+    # PostgreSQL types a UNION pair by pair, and SQLAlchemy reads each column's values by the
+    # type it has in the first SELECT.
+    return null() if type_ is None else cast(null(), type_)
+
+
+def _item_columns() -> list[ColumnElement[Any]]:
+    return [*_columns(items, ITEM_COLUMNS), manufacturers.c.id, manufacturers.c.name]
+
+
+def _with_item(table: Any, column: Any) -> Any:
+    return table.join(items, items.c.id == column).outerjoin(
+        manufacturers, manufacturers.c.id == items.c.manufacturer_id
+    )
+
+
+_patient_site = sites.alias("patient_site")
+_order_site = sites.alias("order_site")
+
+ORDERS = (
+    select(
+        *_columns(orders, ORDER_COLUMNS),
+        *_columns(patients, PATIENT_COLUMNS),
+        *_columns(_patient_site, SUMMARY_COLUMNS),
+        *_columns(_order_site, SITE_COLUMNS),
+    )
+    .select_from(
+        orders.outerjoin(patients, patients.c.id == orders.c.patient_id)
+        .outerjoin(_patient_site, _patient_site.c.id == patients.c.site_id)
+        .outerjoin(_order_site, _order_site.c.id == orders.c.site_id)
+    )
+    .where(orders.c.id.in_(IDS))
+)
+
+_two_way_returns = returns.c.related_order_id.in_(IDS) & returns.c.two_way.is_(True)
+_kits_of_orders = union_all(
+    select(order_kits.c.kit_id).where(order_kits.c.order_id.in_(IDS)),
+    select(packed_kits.c.kit_id).where(packed_kits.c.order_id.in_(IDS)),
+)
+_devices_of_orders = select(order_devices.c.device_id).where(order_devices.c.order_id.in_(IDS))
+_device_site = sites.alias("device_site")
+_NO_DEVICE = [_none()] * (ITEM_WIDTH - DEVICE)
+
+
+def _line(kind: int, table: Any, owner: Any) -> Any:
+    return select(
+        _kind(kind), owner, table.c.position, table.c.count, _none(), *_item_columns(), *_NO_DEVICE
+    ).select_from(_with_item(table, table.c.item_id))
+
+
+# Everything that embeds an item. ORDER_DEVICE: the devices packed on the orders (owner: order
+# id, position: device id) with their patient and site; ORDERED_ITEM: ordered items (owner:
+# order id); KIT_LINE: the lines of the orders' kits, ordered or packed (owner: kit id);
+# RETURNED_ITEM: items expected back on the orders' return legs (owner: return id).
+ITEMS = union_all(
+    select(
+        _kind(ORDER_DEVICE),
+        order_devices.c.order_id.label("owner"),
+        order_devices.c.device_id.label("position"),
+        _none(Integer),
+        order_devices.c.packed_kit_id,
+        *_item_columns(),
+        *_columns(devices, DEVICE_COLUMNS),
+        *_columns(patients, DEVICE_PATIENT_COLUMNS),
+        *_columns(_device_site, SUMMARY_COLUMNS),
+    )
+    .select_from(
+        _with_item(
+            order_devices.join(devices, devices.c.id == order_devices.c.device_id),
+            devices.c.item_id,
+        )
+        .outerjoin(patients, patients.c.id == devices.c.current_patient_id)
+        .outerjoin(_device_site, _device_site.c.id == devices.c.site_id)
+    )
+    .where(order_devices.c.order_id.in_(IDS)),
+    _line(ORDERED_ITEM, order_items, order_items.c.order_id).where(order_items.c.order_id.in_(IDS)),
+    _line(KIT_LINE, kit_items, kit_items.c.kit_id).where(kit_items.c.kit_id.in_(_kits_of_orders)),
+    _line(RETURNED_ITEM, return_items, return_items.c.return_id)
+    .join(returns, returns.c.id == return_items.c.return_id)
+    .where(_two_way_returns),
+).order_by("kind", "owner", "position")
+
+
+def _part(
+    kind: int,
+    owner: Any,
+    sort: Any,
+    *,
+    position: Any = None,
+    label: Any = None,
+    value: Any = None,
+    moment: Any = None,
+    ref: Any = None,
+    ref2: Any = None,
+    flags: tuple[Any, Any] = (None, None),
+) -> Any:
+    return select(
+        _kind(kind),
+        owner.label("owner"),
+        sort.label("sort"),
+        (literal_column("0", Integer) if position is None else position).label("position"),
+        _none(String) if label is None else label,
+        _none(String) if value is None else value,
+        _none(UTCDateTime) if moment is None else moment,
+        _none(BigInteger) if ref is None else ref,
+        _none(BigInteger) if ref2 is None else ref2,
+        *(_none(Boolean) if flag is None else flag for flag in flags),
+    )
+
+
+_kit_flags = (kits.c.archived, kits.c.loaner)
+
+# The small parts, one row each: (kind, owner, sort, position, label, value, moment, ref, ref2,
+# flag, flag2), read in (kind, owner, sort, position) order. Owners are order ids except for
+# DEVICE_* rows (device ids). Return rows sort by return id, then position.
+PARTS = union_all(
+    _part(
+        EVENT,
+        order_events.c.order_id,
+        order_events.c.id,
+        label=order_events.c.name,
+        moment=order_events.c.event_timestamp,
+    ).where(order_events.c.order_id.in_(IDS)),
+    _part(
+        NOTE,
+        order_notes.c.order_id,
+        order_notes.c.id,
+        label=order_notes.c.note,
+        moment=order_notes.c.created_at,
+    ).where(order_notes.c.order_id.in_(IDS)),
+    _part(
+        TRACKING,
+        tracking_numbers.c.order_id,
+        tracking_numbers.c.id,
+        label=tracking_numbers.c.carrier,
+        value=tracking_numbers.c.value,
+    ).where(tracking_numbers.c.order_id.in_(IDS)),
+    _part(
+        ORDERED_KIT,
+        order_kits.c.order_id,
+        order_kits.c.position,
+        label=kits.c.name,
+        ref=kits.c.id,
+        ref2=order_kits.c.count,
+        flags=_kit_flags,
+    )
+    .select_from(order_kits.join(kits, kits.c.id == order_kits.c.kit_id))
+    .where(order_kits.c.order_id.in_(IDS)),
+    _part(
+        PACKED_KIT,
+        packed_kits.c.order_id,
+        packed_kits.c.position,
+        label=kits.c.name,
+        ref=kits.c.id,
+        ref2=packed_kits.c.id,
+        flags=_kit_flags,
+    )
+    .select_from(packed_kits.join(kits, kits.c.id == packed_kits.c.kit_id))
+    .where(packed_kits.c.order_id.in_(IDS)),
+    _part(
+        DEVICE_IDENTIFIER,
+        device_identifiers.c.device_id,
+        device_identifiers.c.id,
+        label=device_identifiers.c.type,
+        value=device_identifiers.c.value,
+    ).where(device_identifiers.c.device_id.in_(_devices_of_orders)),
+    _part(
+        DEVICE_EVENT,
+        device_events.c.device_id,
+        device_events.c.id,
+        label=device_events.c.type,
+        moment=device_events.c.event_timestamp,
+        ref=device_events.c.order_id,
+        ref2=device_events.c.return_id,
+    ).where(device_events.c.device_id.in_(_devices_of_orders)),
+    _part(RETURN_LEG, returns.c.related_order_id, returns.c.id).where(_two_way_returns),
+    _part(
+        RETURN_DEVICE,
+        returns.c.related_order_id,
+        returns.c.id,
+        position=return_devices.c.position,
+        ref=return_devices.c.device_id,
+        ref2=return_devices.c.packed_kit_id,
+    )
+    .select_from(return_devices.join(returns, returns.c.id == return_devices.c.return_id))
+    .where(_two_way_returns),
+    _part(
+        RETURN_PACKED_KIT,
+        returns.c.related_order_id,
+        returns.c.id,
+        position=return_packed_kits.c.position,
+        ref=return_packed_kits.c.packed_kit_id,
+    )
+    .select_from(return_packed_kits.join(returns, returns.c.id == return_packed_kits.c.return_id))
+    .where(_two_way_returns),
+).order_by("kind", "owner", "sort", "position")
+
+# The statements after ORDERS, in the order ``views`` reads them.
+COLLECTIONS = (ITEMS, PARTS)

@@ -1,0 +1,150 @@
+"""The order views read with Core statements equal what the ``OrderRead`` models render.
+
+Every way Kitdesk shows an order (fetch, list, operator fetch, the new order's own view, the
+webhook payload) goes through ``kitdesk.domain.orders.views``; these tests hold its output to
+the models' serialization, key order included, for orders of every shape.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitdesk.domain.orders import views
+from tests.api.order_views_reference import load, reference
+from tests.api.orders_support import (
+    ORDERS,
+    add_loaner_kit,
+    items,
+    kits,
+    new_patient,
+    new_site,
+)
+from tests.api.returns_support import delivered_kit
+from tests.conftest import Api
+from tests.flows.test_order_lifecycle import move, place
+
+
+def ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def advance(api: Api, op: str, order_id: int, *steps: str | tuple[str, dict[str, Any]]) -> None:
+    for step in steps:
+        status, extra = (step, {}) if isinstance(step, str) else step
+        ok(move(api, op, order_id, status, **extra))
+
+
+def shipped(value: str) -> tuple[str, dict[str, Any]]:
+    return ("shipped", {"trackingNumbers": [{"carrier": "UPS", "value": value}]})
+
+
+def varied_orders(api: Api, demo_keys: Any) -> list[int]:
+    """Orders of every shape: patient and site orders, items, kits, notes, events, tracking
+    numbers, packed devices and kits, loaners, a cancelled order and two-way orders."""
+    key, op = demo_keys.customer, demo_keys.operator
+    full = place(
+        api,
+        key,
+        externalOrderIds=["ext-1", "ext-2"],
+        orderItems=items(1000, 1003, count=2),
+        orderKits=kits(1000, 1001, 1002),
+        orderNotes=[{"note": "leave at the door"}, {"note": "ring twice"}],
+        shippingOption="overnight",
+    )["id"]
+    advance(api, op, full, "processing", "packed", shipped("1ZFULL"), "delivered")
+    ok(api.post(f"{ORDERS}/{full}/note", key=key, json={"note": "received, thanks"}), 201)
+    site = ok(
+        api.post(ORDERS, key=key, json={"site": {"id": 1234}, "orderItems": items(1001, 1003)}),
+        201,
+    )["id"]
+    advance(api, op, site, "processing", "packed", shipped("1ZSITE"), "delivered")
+    bare_site = new_site(api, key, "Annex without address")
+    bare = ok(
+        api.post(ORDERS, key=key, json={"site": {"id": bare_site}, "orderKits": kits(1001)}), 201
+    )["id"]
+    second = place(api, key, patient={"id": new_patient(api, key)}, orderKits=kits(1004))["id"]
+    loaner = place(api, key, orderKits=kits(add_loaner_kit(api), 1000))["id"]
+    cancelled = place(api, key, orderItems=items(1005))["id"]
+    ok(api.post(f"{ORDERS}/{cancelled}/cancel", key=key))
+    device = ok(api.get(f"{ORDERS}/{full}", key=key))["devices"][0]["id"]
+    swap = place(
+        api,
+        key,
+        orderItems=items(1003),
+        returnDevices=[{"id": device}],
+        returnItems=items(1003, count=3),
+        emailLabel=True,
+    )["id"]
+    kit = delivered_kit(api, key, ["VIEW-LOAN-1"])
+    kit_back = place(api, key, orderKits=kits(1000), returnPackedKits=[{"id": kit.packed_kit_id}])
+    return [full, site, bare, second, loaner, cancelled, swap, kit.order_id, kit_back["id"]]
+
+
+def references(api: Api, ids: list[int]) -> dict[int, dict[str, Any]]:
+    async def run(session: AsyncSession) -> dict[int, dict[str, Any]]:
+        return {i: reference(await load(session, i)) for i in ids}
+
+    return api.call(run)
+
+
+def same(view: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Equal values with keys in the same order, as the JSON text shows them."""
+    assert json.dumps(view) == json.dumps(expected)
+
+
+def test_the_orders_cover_every_part_of_the_view(api: Api, demo_keys: Any) -> None:
+    ids = varied_orders(api, demo_keys)
+    expected = list(references(api, ids).values())
+    filled = {name for order in expected for name, value in order.items() if value}
+    assert filled >= set(expected[0]) - {"shippingOption"}
+    assert any(d["currentPatient"] for o in expected for d in o["devices"])
+    assert any(d["site"] for o in expected for d in o["devices"])
+    assert any(k["devices"] for o in expected for k in o["packedKits"])
+    assert any(o["site"] and o["site"]["address"] is None for o in expected)
+    assert {o["currentStatus"] for o in expected} >= {"received", "delivered", "cancelled"}
+
+
+def test_fetched_and_listed_orders_equal_the_model_rendering(api: Api, demo_keys: Any) -> None:
+    ids = varied_orders(api, demo_keys)
+    expected = references(api, ids)
+    for order_id in ids:
+        fetched = api.get(f"{ORDERS}/{order_id}", key=demo_keys.customer)
+        assert fetched.headers["content-type"] == "application/json"
+        same(ok(fetched), expected[order_id])
+        same(
+            ok(api.get(f"/api/v3/ops/order/{order_id}", key=demo_keys.operator)), expected[order_id]
+        )
+    page = ok(api.get(f"{ORDERS}?size=50", key=demo_keys.customer))
+    assert [o["id"] for o in page["content"]] == sorted(ids)
+    for order in page["content"]:
+        same(order, expected[order["id"]])
+
+
+def test_views_read_together_or_from_memory_equal_the_model_rendering(
+    api: Api, demo_keys: Any
+) -> None:
+    ids = varied_orders(api, demo_keys)
+    expected = references(api, ids)
+
+    async def run(session: AsyncSession) -> tuple[dict[int, Any], dict[int, Any]]:
+        read = await views.load_views(session, list(reversed(ids)))
+        in_memory = {i: views.loaded_view(await load(session, i)) for i in ids}
+        return read, in_memory
+
+    read, in_memory = api.call(run)
+    assert sorted(read) == sorted(ids)
+    for order_id in ids:
+        same(views.jsonable(read[order_id]), expected[order_id])
+        same(views.jsonable(in_memory[order_id]), expected[order_id])
+
+
+def test_another_accounts_order_is_not_found(api: Api, demo_keys: Any) -> None:
+    order_id = place(api, demo_keys.customer, orderItems=items(1000))["id"]
+    missing = api.get(f"{ORDERS}/{order_id}", key=demo_keys.other_customer)
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
