@@ -29,7 +29,13 @@ class ViewRows:
 def _values(obj: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
     if obj is None:
         return (None,) * len(names)
-    return tuple(getattr(obj, name) for name in names)
+    # A loaded column's value sits in the instance's __dict__, where the ORM's attribute would
+    # read it from (at several times the cost); one that is not loaded goes through the ORM.
+    loaded = obj.__dict__
+    try:
+        return tuple([loaded[name] for name in names])
+    except KeyError:
+        return tuple(getattr(obj, name) for name in names)
 
 
 def _item(item: Item) -> tuple[Any, ...]:

@@ -1,16 +1,18 @@
 """The SQL behind the order view: three Core statements for any list of order ids.
 
-Each statement is built once, here, with an expanding ``ids`` parameter, so SQLAlchemy computes
-its cache key once and every request reuses the compiled form. They return plain rows (no ORM
-entities); ``views`` assembles them. Columns are read by position, so each statement lists
-its columns in the order of the ``*_COLUMNS`` groups below; ``view_rows`` builds rows of the
-same layout from ORM objects. Collections that share a row layout are read by one UNION ALL
-whose ``kind`` column tells them apart.
+The statements are built once, here, with the ids as a parameter (one array on PostgreSQL, an
+expanding IN list elsewhere), so SQLAlchemy computes their cache keys once and every request
+reuses the compiled form. They return plain rows (no ORM entities); ``views`` assembles them.
+Columns are read by position, so each statement lists its columns in the order of the
+``*_COLUMNS`` groups below; ``view_rows`` builds rows of the same layout from ORM objects.
+Collections that share a row layout are read by one UNION ALL whose ``kind`` column tells them
+apart.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    any_,
     bindparam,
     cast,
     literal_column,
@@ -27,6 +30,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from kitdesk.db.base import UTCDateTime
 from kitdesk.db.models import Order
@@ -55,6 +59,7 @@ return_items: Table = _tables["return_items"]
 return_packed_kits: Table = _tables["return_packed_kits"]
 
 IDS: BindParameter[int] = bindparam("ids", expanding=True)
+InIds = Callable[[Any], ColumnElement[bool]]
 ADDRESS = (
     "address_line_one",
     "address_line_two",
@@ -172,27 +177,39 @@ def _with_item(table: Any, column: Any) -> Any:
 _patient_site = sites.alias("patient_site")
 _order_site = sites.alias("order_site")
 
-ORDERS = (
-    select(
-        *_columns(orders, ORDER_COLUMNS),
-        *_columns(patients, PATIENT_COLUMNS),
-        *_columns(_patient_site, SUMMARY_COLUMNS),
-        *_columns(_order_site, SITE_COLUMNS),
-    )
-    .select_from(
-        orders.outerjoin(patients, patients.c.id == orders.c.patient_id)
-        .outerjoin(_patient_site, _patient_site.c.id == patients.c.site_id)
-        .outerjoin(_order_site, _order_site.c.id == orders.c.site_id)
-    )
-    .where(orders.c.id.in_(IDS))
-)
 
-_two_way_returns = returns.c.related_order_id.in_(IDS) & returns.c.two_way.is_(True)
-_kits_of_orders = union_all(
-    select(order_kits.c.kit_id).where(order_kits.c.order_id.in_(IDS)),
-    select(packed_kits.c.kit_id).where(packed_kits.c.order_id.in_(IDS)),
-)
-_devices_of_orders = select(order_devices.c.device_id).where(order_devices.c.order_id.in_(IDS))
+def _orders(in_ids: InIds) -> Any:
+    return (
+        select(
+            *_columns(orders, ORDER_COLUMNS),
+            *_columns(patients, PATIENT_COLUMNS),
+            *_columns(_patient_site, SUMMARY_COLUMNS),
+            *_columns(_order_site, SITE_COLUMNS),
+        )
+        .select_from(
+            orders.outerjoin(patients, patients.c.id == orders.c.patient_id)
+            .outerjoin(_patient_site, _patient_site.c.id == patients.c.site_id)
+            .outerjoin(_order_site, _order_site.c.id == orders.c.site_id)
+        )
+        .where(in_ids(orders.c.id))
+    )
+
+
+def _two_way_returns(in_ids: InIds) -> ColumnElement[bool]:
+    return in_ids(returns.c.related_order_id) & returns.c.two_way.is_(True)
+
+
+def _kits_of_orders(in_ids: InIds) -> Any:
+    return union_all(
+        select(order_kits.c.kit_id).where(in_ids(order_kits.c.order_id)),
+        select(packed_kits.c.kit_id).where(in_ids(packed_kits.c.order_id)),
+    )
+
+
+def _devices_of_orders(in_ids: InIds) -> Any:
+    return select(order_devices.c.device_id).where(in_ids(order_devices.c.order_id))
+
+
 _device_site = sites.alias("device_site")
 _NO_DEVICE = [_none()] * (ITEM_WIDTH - DEVICE)
 
@@ -203,37 +220,45 @@ def _line(kind: int, table: Any, owner: Any) -> Any:
     ).select_from(_with_item(table, table.c.item_id))
 
 
-# Everything that embeds an item. ORDER_DEVICE: the devices packed on the orders (owner: order
-# id, position: device id) with their patient and site; ORDERED_ITEM: ordered items (owner:
-# order id); KIT_LINE: the lines of the orders' kits, ordered or packed (owner: kit id);
-# RETURNED_ITEM: items expected back on the orders' return legs (owner: return id).
-ITEMS = union_all(
-    select(
-        _kind(ORDER_DEVICE),
-        order_devices.c.order_id.label("owner"),
-        order_devices.c.device_id.label("position"),
-        _none(Integer),
-        order_devices.c.packed_kit_id,
-        *_item_columns(),
-        *_columns(devices, DEVICE_COLUMNS),
-        *_columns(patients, DEVICE_PATIENT_COLUMNS),
-        *_columns(_device_site, SUMMARY_COLUMNS),
-    )
-    .select_from(
-        _with_item(
-            order_devices.join(devices, devices.c.id == order_devices.c.device_id),
-            devices.c.item_id,
+def _items(in_ids: InIds) -> Any:
+    """Everything that embeds an item, in (kind, owner, position) order.
+
+    ORDER_DEVICE: the devices packed on the orders (owner: order id, position: device id) with
+    their patient and site; ORDERED_ITEM: ordered items (owner: order id); KIT_LINE: the lines
+    of the orders' kits, ordered or packed (owner: kit id); RETURNED_ITEM: items expected back
+    on the orders' return legs (owner: return id).
+    """
+    return union_all(
+        select(
+            _kind(ORDER_DEVICE),
+            order_devices.c.order_id.label("owner"),
+            order_devices.c.device_id.label("position"),
+            _none(Integer),
+            order_devices.c.packed_kit_id,
+            *_item_columns(),
+            *_columns(devices, DEVICE_COLUMNS),
+            *_columns(patients, DEVICE_PATIENT_COLUMNS),
+            *_columns(_device_site, SUMMARY_COLUMNS),
         )
-        .outerjoin(patients, patients.c.id == devices.c.current_patient_id)
-        .outerjoin(_device_site, _device_site.c.id == devices.c.site_id)
-    )
-    .where(order_devices.c.order_id.in_(IDS)),
-    _line(ORDERED_ITEM, order_items, order_items.c.order_id).where(order_items.c.order_id.in_(IDS)),
-    _line(KIT_LINE, kit_items, kit_items.c.kit_id).where(kit_items.c.kit_id.in_(_kits_of_orders)),
-    _line(RETURNED_ITEM, return_items, return_items.c.return_id)
-    .join(returns, returns.c.id == return_items.c.return_id)
-    .where(_two_way_returns),
-).order_by("kind", "owner", "position")
+        .select_from(
+            _with_item(
+                order_devices.join(devices, devices.c.id == order_devices.c.device_id),
+                devices.c.item_id,
+            )
+            .outerjoin(patients, patients.c.id == devices.c.current_patient_id)
+            .outerjoin(_device_site, _device_site.c.id == devices.c.site_id)
+        )
+        .where(in_ids(order_devices.c.order_id)),
+        _line(ORDERED_ITEM, order_items, order_items.c.order_id).where(
+            in_ids(order_items.c.order_id)
+        ),
+        _line(KIT_LINE, kit_items, kit_items.c.kit_id).where(
+            kit_items.c.kit_id.in_(_kits_of_orders(in_ids))
+        ),
+        _line(RETURNED_ITEM, return_items, return_items.c.return_id)
+        .join(returns, returns.c.id == return_items.c.return_id)
+        .where(_two_way_returns(in_ids)),
+    ).order_by("kind", "owner", "position")
 
 
 def _part(
@@ -265,90 +290,118 @@ def _part(
 
 _kit_flags = (kits.c.archived, kits.c.loaner)
 
-# The small parts, one row each: (kind, owner, sort, position, label, value, moment, ref, ref2,
-# flag, flag2), read in (kind, owner, sort, position) order. Owners are order ids except for
-# DEVICE_* rows (device ids). Return rows sort by return id, then position.
-PARTS = union_all(
-    _part(
-        EVENT,
-        order_events.c.order_id,
-        order_events.c.id,
-        label=order_events.c.name,
-        moment=order_events.c.event_timestamp,
-    ).where(order_events.c.order_id.in_(IDS)),
-    _part(
-        NOTE,
-        order_notes.c.order_id,
-        order_notes.c.id,
-        label=order_notes.c.note,
-        moment=order_notes.c.created_at,
-    ).where(order_notes.c.order_id.in_(IDS)),
-    _part(
-        TRACKING,
-        tracking_numbers.c.order_id,
-        tracking_numbers.c.id,
-        label=tracking_numbers.c.carrier,
-        value=tracking_numbers.c.value,
-    ).where(tracking_numbers.c.order_id.in_(IDS)),
-    _part(
-        ORDERED_KIT,
-        order_kits.c.order_id,
-        order_kits.c.position,
-        label=kits.c.name,
-        ref=kits.c.id,
-        ref2=order_kits.c.count,
-        flags=_kit_flags,
-    )
-    .select_from(order_kits.join(kits, kits.c.id == order_kits.c.kit_id))
-    .where(order_kits.c.order_id.in_(IDS)),
-    _part(
-        PACKED_KIT,
-        packed_kits.c.order_id,
-        packed_kits.c.position,
-        label=kits.c.name,
-        ref=kits.c.id,
-        ref2=packed_kits.c.id,
-        flags=_kit_flags,
-    )
-    .select_from(packed_kits.join(kits, kits.c.id == packed_kits.c.kit_id))
-    .where(packed_kits.c.order_id.in_(IDS)),
-    _part(
-        DEVICE_IDENTIFIER,
-        device_identifiers.c.device_id,
-        device_identifiers.c.id,
-        label=device_identifiers.c.type,
-        value=device_identifiers.c.value,
-    ).where(device_identifiers.c.device_id.in_(_devices_of_orders)),
-    _part(
-        DEVICE_EVENT,
-        device_events.c.device_id,
-        device_events.c.id,
-        label=device_events.c.type,
-        moment=device_events.c.event_timestamp,
-        ref=device_events.c.order_id,
-        ref2=device_events.c.return_id,
-    ).where(device_events.c.device_id.in_(_devices_of_orders)),
-    _part(RETURN_LEG, returns.c.related_order_id, returns.c.id).where(_two_way_returns),
-    _part(
-        RETURN_DEVICE,
-        returns.c.related_order_id,
-        returns.c.id,
-        position=return_devices.c.position,
-        ref=return_devices.c.device_id,
-        ref2=return_devices.c.packed_kit_id,
-    )
-    .select_from(return_devices.join(returns, returns.c.id == return_devices.c.return_id))
-    .where(_two_way_returns),
-    _part(
-        RETURN_PACKED_KIT,
-        returns.c.related_order_id,
-        returns.c.id,
-        position=return_packed_kits.c.position,
-        ref=return_packed_kits.c.packed_kit_id,
-    )
-    .select_from(return_packed_kits.join(returns, returns.c.id == return_packed_kits.c.return_id))
-    .where(_two_way_returns),
-).order_by("kind", "owner", "sort", "position")
 
-# The statements after ORDERS, in the order ``views`` reads them.
-COLLECTIONS = (ITEMS, PARTS)
+def _parts(in_ids: InIds) -> Any:
+    """The small parts, one row each, in (kind, owner, sort, position) order.
+
+    Columns: kind, owner, sort, position, label, value, moment, ref, ref2, flag, flag2. Owners
+    are order ids except for the DEVICE_* rows (device ids). Return rows sort by return id,
+    then position; kits by position; the rest by id.
+    """
+    return union_all(
+        _part(
+            EVENT,
+            order_events.c.order_id,
+            order_events.c.id,
+            label=order_events.c.name,
+            moment=order_events.c.event_timestamp,
+        ).where(in_ids(order_events.c.order_id)),
+        _part(
+            NOTE,
+            order_notes.c.order_id,
+            order_notes.c.id,
+            label=order_notes.c.note,
+            moment=order_notes.c.created_at,
+        ).where(in_ids(order_notes.c.order_id)),
+        _part(
+            TRACKING,
+            tracking_numbers.c.order_id,
+            tracking_numbers.c.id,
+            label=tracking_numbers.c.carrier,
+            value=tracking_numbers.c.value,
+        ).where(in_ids(tracking_numbers.c.order_id)),
+        _part(
+            ORDERED_KIT,
+            order_kits.c.order_id,
+            order_kits.c.position,
+            label=kits.c.name,
+            ref=kits.c.id,
+            ref2=order_kits.c.count,
+            flags=_kit_flags,
+        )
+        .select_from(order_kits.join(kits, kits.c.id == order_kits.c.kit_id))
+        .where(in_ids(order_kits.c.order_id)),
+        _part(
+            PACKED_KIT,
+            packed_kits.c.order_id,
+            packed_kits.c.position,
+            label=kits.c.name,
+            ref=kits.c.id,
+            ref2=packed_kits.c.id,
+            flags=_kit_flags,
+        )
+        .select_from(packed_kits.join(kits, kits.c.id == packed_kits.c.kit_id))
+        .where(in_ids(packed_kits.c.order_id)),
+        _part(
+            DEVICE_IDENTIFIER,
+            device_identifiers.c.device_id,
+            device_identifiers.c.id,
+            label=device_identifiers.c.type,
+            value=device_identifiers.c.value,
+        ).where(device_identifiers.c.device_id.in_(_devices_of_orders(in_ids))),
+        _part(
+            DEVICE_EVENT,
+            device_events.c.device_id,
+            device_events.c.id,
+            label=device_events.c.type,
+            moment=device_events.c.event_timestamp,
+            ref=device_events.c.order_id,
+            ref2=device_events.c.return_id,
+        ).where(device_events.c.device_id.in_(_devices_of_orders(in_ids))),
+        _part(RETURN_LEG, returns.c.related_order_id, returns.c.id).where(_two_way_returns(in_ids)),
+        _part(
+            RETURN_DEVICE,
+            returns.c.related_order_id,
+            returns.c.id,
+            position=return_devices.c.position,
+            ref=return_devices.c.device_id,
+            ref2=return_devices.c.packed_kit_id,
+        )
+        .select_from(return_devices.join(returns, returns.c.id == return_devices.c.return_id))
+        .where(_two_way_returns(in_ids)),
+        _part(
+            RETURN_PACKED_KIT,
+            returns.c.related_order_id,
+            returns.c.id,
+            position=return_packed_kits.c.position,
+            ref=return_packed_kits.c.packed_kit_id,
+        )
+        .select_from(
+            return_packed_kits.join(returns, returns.c.id == return_packed_kits.c.return_id)
+        )
+        .where(_two_way_returns(in_ids)),
+    ).order_by("kind", "owner", "sort", "position")
+
+
+class Statements(NamedTuple):
+    """The order view's statements for one database."""
+
+    orders: Any
+    items: Any
+    parts: Any
+
+
+def _statements(in_ids: InIds) -> Statements:
+    return Statements(_orders(in_ids), _items(in_ids), _parts(in_ids))
+
+
+# PostgreSQL takes the ids as one array parameter (one prepared statement for any number of
+# ids); other databases get an expanding IN list.
+_ID_ARRAY: BindParameter[Any] = bindparam("ids", type_=ARRAY(BigInteger))
+POSTGRESQL = _statements(lambda column: column == any_(_ID_ARRAY))
+PORTABLE = _statements(lambda column: column.in_(IDS))
+
+
+def for_dialect(name: str) -> Statements:
+    """The statements for a database (by its SQLAlchemy dialect name)."""
+    return POSTGRESQL if name == "postgresql" else PORTABLE

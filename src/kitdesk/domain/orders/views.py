@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic_core import to_json, to_jsonable_python
+from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from kitdesk.errors import not_found
 View = dict[str, Any]
 Row = Sequence[Any]
 
-__all__ = ["View", "assemble", "jsonable", "load_views", "loaded_view", "order_view", "to_json"]
+__all__ = ["View", "assemble", "jsonable", "load_views", "loaded_view", "order_view"]
 
 
 async def load_views(
@@ -64,14 +64,16 @@ def _read(session: Session, ids: list[int], account_id: int | None) -> ViewRows:
     # autoflush: the session's pending changes must reach the database before reading.
     session.flush()
     connection = session.connection()
-    found = connection.execute(sql.ORDERS, {"ids": ids}).all()
+    statements = sql.for_dialect(connection.dialect.name)
+    found = connection.execute(statements.orders, {"ids": ids}).all()
     if account_id is not None:
         found = [r for r in found if r[1] == account_id]
     if not found:
         return ViewRows()
     params = {"ids": [r[0] for r in found]}
-    lines, parts = (connection.execute(statement, params).all() for statement in sql.COLLECTIONS)
-    return ViewRows(found, lines, parts)
+    items = connection.execute(statements.items, params).all()
+    parts = connection.execute(statements.parts, params).all()
+    return ViewRows(found, items, parts)
 
 
 def assemble(rows: ViewRows) -> dict[int, View]:
