@@ -67,6 +67,14 @@ class Settings(BaseSettings):
         "deployment; production runs `kitdesk worker` processes instead).",
     )
 
+    api_key_last_used_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 3600,
+        description="A key's last use (shown by `kitdesk keys list`) is refreshed at most this "
+        "often, in a short transaction of its own; other requests only read the key.",
+    )
+
     # Integrity (see docs/guarantees.md).
     idempotency_retention_seconds: int = Field(
         default=24 * 3600,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -14,7 +15,7 @@ from kitdesk import context
 from kitdesk.api import documented
 from kitdesk.api.integrity import state as integrity_state
 from kitdesk.db.engine import session_scope
-from kitdesk.domain.accounts.service import Caller, KeyRejected, authenticate
+from kitdesk.domain.accounts.service import Caller, KeyRejected, check_key, record_use
 from kitdesk.domain.common import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE,
@@ -44,18 +45,26 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
-async def _caller(request: Request, key: Annotated[str | None, Depends(api_key_scheme)]) -> Caller:
-    # A short transaction of its own, before the request's: the key's last use is recorded even
-    # when the request then fails and rolls back, and the key's row is not kept locked while a
-    # long request runs (which would queue every other request made with the same key).
+async def _caller(
+    request: Request, session: SessionDep, key: Annotated[str | None, Depends(api_key_scheme)]
+) -> Caller:
+    # The key is read in the request's own transaction: a request costs one transaction. Once
+    # its last recorded use is older than the configured resolution, that use is written and
+    # committed at once, before the request does anything else: it is recorded even when the
+    # request then fails and rolls back, and the key's row is not kept locked while a long
+    # request runs (which would queue every other request made with the same key).
     known = integrity_state.known_caller(request)  # already authenticated by the middleware
     if known is None:
+        resolution = timedelta(seconds=request.app.state.settings.api_key_last_used_seconds)
         try:
-            async with session_scope(request.app.state.session_factory) as session:
-                known = await authenticate(session, key)
+            check = await check_key(session, key, resolution=resolution)
         except KeyRejected as exc:
             _name_caller(exc.account_id, exc.key_prefix)  # its refusal names the key's owner
             raise
+        if check.use_due:
+            await record_use(session, key_id=check.key_id, resolution=resolution)
+            await session.commit()
+        known = check.caller
     _name_caller(known.account_id, known.key_prefix)
     return known
 
@@ -67,7 +76,7 @@ def _name_caller(account_id: int | None, key_prefix: str | None) -> None:
         work.account_id, work.key_prefix = account_id, key_prefix
 
 
-CallerDep = Annotated[Caller, Depends(_caller)]
+CallerDep = Annotated[Caller, Depends(_caller, scope="function")]
 
 
 async def _operator(caller: CallerDep) -> Caller:
@@ -76,7 +85,7 @@ async def _operator(caller: CallerDep) -> Caller:
     return caller
 
 
-OperatorDep = Annotated[Caller, Depends(_operator)]
+OperatorDep = Annotated[Caller, Depends(_operator, scope="function")]
 
 
 def _page(

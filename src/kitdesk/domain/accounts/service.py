@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db.base import utcnow
@@ -179,28 +179,50 @@ async def deactivate_key(session: AsyncSession, *, key_id: int) -> ApiKey:
     return key
 
 
-async def authenticate(session: AsyncSession, secret: str | None) -> Caller:
-    """The caller behind a presented key, or Unauthorized."""
+@dataclass(frozen=True)
+class KeyCheck:
+    """A presented key that works: who uses it, and whether its last use should be recorded."""
+
+    caller: Caller
+    key_id: int
+    use_due: bool
+
+
+_KEY_LOOKUP = (
+    select(
+        ApiKey.id,
+        ApiKey.account_id,
+        ApiKey.prefix,
+        ApiKey.key_hash,
+        ApiKey.expires_at,
+        ApiKey.deactivated_at,
+        ApiKey.last_used_at,
+        Account.kind,
+        Account.active,
+    )
+    .join(Account, Account.id == ApiKey.account_id)
+    .where(ApiKey.key_hash == bindparam("digest"))
+)
+# Conditional, so two requests that both saw a stale time write it once between them.
+_RECORD_USE = (
+    update(ApiKey)
+    .where(
+        ApiKey.id == bindparam("key_id"),
+        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < bindparam("stale_before")),
+    )
+    .values(last_used_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
+async def check_key(
+    session: AsyncSession, secret: str | None, *, resolution: timedelta = LAST_USED_RESOLUTION
+) -> KeyCheck:
+    """The caller behind a presented key, or Unauthorized; reads only (see ``record_use``)."""
     if not secret:
         raise Unauthorized(code="unauthorized", message="missing Impilo-API-Key header")
     digest = hash_key(secret)
-    row = (
-        await session.execute(
-            select(
-                ApiKey.id,
-                ApiKey.account_id,
-                ApiKey.prefix,
-                ApiKey.key_hash,
-                ApiKey.expires_at,
-                ApiKey.deactivated_at,
-                ApiKey.last_used_at,
-                Account.kind,
-                Account.active,
-            )
-            .join(Account, Account.id == ApiKey.account_id)
-            .where(ApiKey.key_hash == digest)
-        )
-    ).one_or_none()
+    row = (await session.execute(_KEY_LOOKUP, {"digest": digest})).one_or_none()
     now = utcnow()
     rejected = "invalid, expired or deactivated API key"
     if row is None or not hmac.compare_digest(row.key_hash, digest):
@@ -213,6 +235,24 @@ async def authenticate(session: AsyncSession, secret: str | None) -> Caller:
         raise KeyRejected(
             code="unauthorized", message=rejected, account_id=row.account_id, key_prefix=row.prefix
         )
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        await session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
-    return Caller(account_id=row.account_id, account_kind=row.kind, key_prefix=row.prefix)
+    caller = Caller(account_id=row.account_id, account_kind=row.kind, key_prefix=row.prefix)
+    due = row.last_used_at is None or now - row.last_used_at >= resolution
+    return KeyCheck(caller=caller, key_id=row.id, use_due=due)
+
+
+async def record_use(
+    session: AsyncSession, *, key_id: int, resolution: timedelta = LAST_USED_RESOLUTION
+) -> None:
+    """Set a key's last use to now, unless another request did so within ``resolution``."""
+    now = utcnow()
+    await session.execute(
+        _RECORD_USE, {"key_id": key_id, "stale_before": now - resolution, "now": now}
+    )
+
+
+async def authenticate(session: AsyncSession, secret: str | None) -> Caller:
+    """The caller behind a presented key, or Unauthorized; records the key's use when due."""
+    check = await check_key(session, secret)
+    if check.use_due:
+        await record_use(session, key_id=check.key_id)
+    return check.caller

@@ -13,9 +13,9 @@ Entries name records by id and fields by name. They never hold a field's value.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import Table, event, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,8 @@ from kitdesk.db.base import utcnow
 from kitdesk.db.models import AuditEntry
 
 PENDING = "kitdesk.audit.pending"
+# Built once: the commit of every audited request runs it.
+_INSERT = insert(cast(Table, AuditEntry.__table__))
 
 
 def record(
@@ -131,7 +133,7 @@ def _write_pending(session: Session) -> None:
         return
     rows = session.info.pop(PENDING, None)
     if rows:
-        session.connection().execute(insert(AuditEntry), rows)
+        session.connection().execute(_INSERT, rows)
 
 
 def changed_fields(obj: object, names: Mapping[str, str]) -> list[str]:

@@ -6,9 +6,10 @@ locked first, in item-id order, and the table's CHECK constraints back that up.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Integer, Update, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -233,6 +234,30 @@ async def stock_levels(
     ]
 
 
+# Constant statements, built once: reserving runs on every order placed.
+_AVAILABLE = (
+    select(
+        StockLevel.fulfillment_site_id,
+        StockLevel.item_id,
+        (StockLevel.on_hand - StockLevel.reserved).label("available"),
+    )
+    .join(FulfillmentSite, FulfillmentSite.id == StockLevel.fulfillment_site_id)
+    .where(
+        FulfillmentSite.active.is_(True),
+        StockLevel.item_id.in_(bindparam("items", expanding=True)),
+    )
+)
+_LOCK = (
+    select(StockLevel.item_id, StockLevel.on_hand, StockLevel.reserved)
+    .where(
+        StockLevel.fulfillment_site_id == bindparam("site_id"),
+        StockLevel.item_id.in_(bindparam("items", expanding=True)),
+    )
+    .order_by(StockLevel.item_id)
+    .with_for_update()
+)
+
+
 async def reserve(session: AsyncSession, *, needs: Mapping[int, int]) -> int:
     """Reserve ``needs`` (item id -> units) at one warehouse that can serve them all.
 
@@ -246,44 +271,51 @@ async def reserve(session: AsyncSession, *, needs: Mapping[int, int]) -> int:
 
 
 async def _candidate_sites(session: AsyncSession, needs: Mapping[int, int]) -> list[int]:
-    """Active warehouses that hold enough of every item right now, most available stock first."""
-    wanted = case(needs, value=StockLevel.item_id, else_=0)
-    query = (
-        select(StockLevel.fulfillment_site_id)
-        .join(FulfillmentSite, FulfillmentSite.id == StockLevel.fulfillment_site_id)
-        .where(
-            FulfillmentSite.active.is_(True),
-            StockLevel.item_id.in_(list(needs)),
-            StockLevel.on_hand - StockLevel.reserved >= wanted,
-        )
-        .group_by(StockLevel.fulfillment_site_id)
-        .having(func.count() == len(needs))
-        .order_by(StockLevel.fulfillment_site_id)
-    )
-    return list((await session.scalars(query)).all())
+    """Active warehouses that hold enough of every item right now, in warehouse order."""
+    rows = await session.execute(_AVAILABLE, {"items": list(needs)})
+    covered: dict[int, int] = {}
+    for site_id, item_id, available in rows:
+        if available >= needs[item_id]:
+            covered[site_id] = covered.get(site_id, 0) + 1
+    return sorted(site_id for site_id, count in covered.items() if count == len(needs))
 
 
 async def _reserve_at(session: AsyncSession, site_id: int, needs: Mapping[int, int]) -> bool:
     """Lock the warehouse's rows for these items (in item order), check, then reserve."""
     items = sorted(needs)
-    rows = (
-        await session.execute(
-            select(StockLevel.item_id, StockLevel.on_hand, StockLevel.reserved)
-            .where(StockLevel.fulfillment_site_id == site_id, StockLevel.item_id.in_(items))
-            .order_by(StockLevel.item_id)
-            .with_for_update()
-        )
-    ).all()
+    rows = await session.execute(_LOCK, {"site_id": site_id, "items": items})
     available = {r.item_id: r.on_hand - r.reserved for r in rows}
     if any(available.get(i, 0) < needs[i] for i in items):
         return False
-    await session.execute(
+    params: dict[str, object] = {"site_id": site_id, "items": items}
+    for n, item_id in enumerate(items):
+        params[f"item_{n}"], params[f"units_{n}"] = item_id, needs[item_id]
+    await session.execute(_reserve_statement(len(items)), params)
+    return True
+
+
+@functools.cache
+def _reserve_statement(size: int) -> Update:
+    """Add each item's units to ``reserved`` in one UPDATE (one statement per order size)."""
+    units = case(
+        *(
+            (
+                StockLevel.item_id == bindparam(f"item_{n}"),
+                bindparam(f"units_{n}", type_=Integer),
+            )
+            for n in range(size)
+        ),
+        else_=0,
+    )
+    return (
         update(StockLevel)
-        .where(StockLevel.fulfillment_site_id == site_id, StockLevel.item_id.in_(items))
-        .values(reserved=StockLevel.reserved + case(dict(needs), value=StockLevel.item_id, else_=0))
+        .where(
+            StockLevel.fulfillment_site_id == bindparam("site_id"),
+            StockLevel.item_id.in_(bindparam("items", expanding=True)),
+        )
+        .values(reserved=StockLevel.reserved + units)
         .execution_options(synchronize_session=False)
     )
-    return True
 
 
 async def release(session: AsyncSession, *, site_id: int, held: Mapping[int, int]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -13,9 +13,9 @@ from kitdesk.db.models import (
     CatalogEntry,
     Item,
     Kit,
+    KitItem,
     Order,
     OrderEvent,
-    OrderExternalId,
     OrderItem,
     OrderKit,
     OrderNote,
@@ -24,10 +24,9 @@ from kitdesk.db.models import (
     Site,
 )
 from kitdesk.domain.audit import recorder as audit
-from kitdesk.domain.catalog.service import kit_loader
 from kitdesk.domain.integrity import external_ids
 from kitdesk.domain.inventory import service as inventory
-from kitdesk.domain.orders import lifecycle
+from kitdesk.domain.orders import insertion, lifecycle
 from kitdesk.domain.orders.events import order_status_changed
 from kitdesk.domain.orders.schemas import OrderCreate
 from kitdesk.domain.returns.service import build_return
@@ -43,6 +42,34 @@ MSG_SHIPPING_FOR_RETURNS = (
     "shippingOption is required when emailLabel is false and return items are included"
 )
 MSG_NON_ORDERABLE = "Order contains Items that are marked as non-orderable. Order cannot be placed."
+
+
+# Constant statements, built once: placing an order is the busiest write.
+_PATIENT = (
+    select(Patient)
+    .options(joinedload(Patient.site))
+    .where(Patient.id == bindparam("patient_id"), Patient.account_id == bindparam("account_id"))
+)
+_SITE = select(Site).where(
+    Site.id == bindparam("site_id"), Site.account_id == bindparam("account_id")
+)
+_ITEMS = (
+    select(Item)
+    .join(
+        CatalogEntry,
+        (CatalogEntry.item_id == Item.id) & (CatalogEntry.account_id == bindparam("account_id")),
+    )
+    .where(Item.id.in_(bindparam("ids", expanding=True)))
+)
+# Kits with their lines and items in one statement (joined, so the rows need .unique()).
+_KITS = (
+    select(Kit)
+    .options(joinedload(Kit.kit_items).joinedload(KitItem.item))
+    .where(
+        Kit.id.in_(bindparam("ids", expanding=True)),
+        (Kit.account_id == bindparam("account_id")) | Kit.account_id.is_(None),
+    )
+)
 
 
 @dataclass
@@ -92,7 +119,7 @@ async def place_order(
         OrderReservation(item_id=item_id, quantity=quantity)
         for item_id, quantity in sorted(needs.items())
     ]
-    await _write(session, account_id, order)
+    await insertion.insert_order(session, account_id=account_id, order=order)
     await external_ids.claim_for_order(
         session, account_id=account_id, order_id=order.id, values=order.external_order_ids
     )
@@ -164,25 +191,14 @@ async def _resolve(
     await _resolve_recipient(session, account_id, data, r, p)
     item_ids = [line.item.id for line in data.order_items or []]
     if item_ids:
-        rows = await session.scalars(
-            select(Item)
-            .join(
-                CatalogEntry,
-                (CatalogEntry.item_id == Item.id) & (CatalogEntry.account_id == account_id),
-            )
-            .where(Item.id.in_(item_ids))
-        )
+        rows = await session.scalars(_ITEMS, {"ids": item_ids, "account_id": account_id})
         r.items = {i.id: i for i in rows}
         for n, ident in enumerate(item_ids):
             if ident not in r.items:
                 p.add("unknown_item", f"item {ident} not found", f"orderItems[{n}].item.id")
     kit_ids = [line.kit.id for line in data.order_kits or []]
     if kit_ids:
-        rows_k = await session.scalars(
-            select(Kit)
-            .options(*kit_loader())
-            .where(Kit.id.in_(kit_ids), (Kit.account_id == account_id) | Kit.account_id.is_(None))
-        )
+        rows_k = (await session.scalars(_KITS, {"ids": kit_ids, "account_id": account_id})).unique()
         r.kits = {k.id: k for k in rows_k}
         for n, ident in enumerate(kit_ids):
             if ident not in r.kits:
@@ -195,16 +211,12 @@ async def _resolve_recipient(
 ) -> None:
     if data.patient is not None:
         r.patient = await session.scalar(
-            select(Patient)
-            .options(joinedload(Patient.site))
-            .where(Patient.id == data.patient.id, Patient.account_id == account_id)
+            _PATIENT, {"patient_id": data.patient.id, "account_id": account_id}
         )
         if r.patient is None:
             p.add("unknown_patient", f"patient {data.patient.id} not found", "patient.id")
     if data.site is not None:
-        r.site = await session.scalar(
-            select(Site).where(Site.id == data.site.id, Site.account_id == account_id)
-        )
+        r.site = await session.scalar(_SITE, {"site_id": data.site.id, "account_id": account_id})
         if r.site is None:
             p.add("unknown_site", f"site {data.site.id} not found", "site.id")
 
@@ -284,13 +296,3 @@ def _build(account_id: int, data: OrderCreate, r: _Resolved, key_prefix: str | N
         order_devices=[],
         returns=[],
     )
-
-
-async def _write(session: AsyncSession, account_id: int, order: Order) -> None:
-    session.add(order)
-    await session.flush()
-    session.add_all(
-        OrderExternalId(order_id=order.id, position=n, account_id=account_id, value=value)
-        for n, value in enumerate(order.external_order_ids)
-    )
-    await session.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db.models import WebhookSubscription
@@ -18,6 +18,17 @@ from kitdesk.domain.webhooks.outbox import add_event, queue_delivery
 from kitdesk.domain.webhooks.types import EVENT_TYPES
 
 PayloadFactory = Callable[[], Awaitable[dict[str, Any]]]
+
+# Built once: every change to an order asks it.
+_SUBSCRIBERS = (
+    select(WebhookSubscription.type, WebhookSubscription.id)
+    .where(
+        WebhookSubscription.account_id == bindparam("account_id"),
+        WebhookSubscription.type.in_(bindparam("types", expanding=True)),
+        WebhookSubscription.deleted_at.is_(None),
+    )
+    .order_by(WebhookSubscription.id)
+)
 
 
 async def publish(
@@ -32,15 +43,7 @@ async def publish(
     if unknown:
         raise ValueError(f"Kitdesk does not emit webhook events of types {sorted(unknown)}")
     rows = (
-        await session.execute(
-            select(WebhookSubscription.type, WebhookSubscription.id)
-            .where(
-                WebhookSubscription.account_id == account_id,
-                WebhookSubscription.type.in_(list(payloads)),
-                WebhookSubscription.deleted_at.is_(None),
-            )
-            .order_by(WebhookSubscription.id)
-        )
+        await session.execute(_SUBSCRIBERS, {"account_id": account_id, "types": list(payloads)})
     ).all()
     if not rows:
         return

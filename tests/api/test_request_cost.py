@@ -1,0 +1,110 @@
+"""What one request costs the database: its transactions, and the statements of placing an order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitdesk.db.base import utcnow
+from kitdesk.db.models import ApiKey
+from kitdesk.domain.accounts.service import hash_key
+from tests.api.orders_support import ORDERS, items, kits, patient_order
+from tests.conftest import Api
+
+# Authenticate; the patient, the items, the kits with their lines; the warehouses' stock, the
+# lock on the chosen warehouse's rows and the reservation; the order, its reservations, events,
+# items, kits, notes and external ids (one INSERT each); the account's external-id rule, the
+# webhook subscriptions, and the audit entry.
+PLACE_STATEMENTS = 17
+
+
+@contextmanager
+def transactions(api: Api) -> Iterator[list[str]]:
+    """Each transaction begun inside the block, named by its first statement."""
+    engine = api.client.app.state.engine.sync_engine  # type: ignore[attr-defined]
+    begun: list[str] = []
+    pending: list[bool] = []
+
+    def on_begin(conn: Any) -> None:
+        pending.append(True)
+
+    def on_statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if pending and not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA")):
+            pending.clear()
+            begun.append(" ".join(statement.split()[:3]))
+
+    event.listen(engine, "begin", on_begin)
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        yield begun
+    finally:
+        event.remove(engine, "begin", on_begin)
+        event.remove(engine, "before_cursor_execute", on_statement)
+
+
+def key_id_of(api: Api, key: str) -> int:
+    async def load(session: AsyncSession) -> int:
+        found = await session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_key(key)))
+        assert found is not None
+        return found
+
+    return api.call(load)
+
+
+def set_last_use(api: Api, key: str, when: Any) -> None:
+    key_id = key_id_of(api, key)
+
+    async def change(session: AsyncSession) -> None:
+        await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
+
+    api.call(change)
+
+
+def test_a_request_with_a_recently_used_key_is_one_transaction(api: Api, key: str) -> None:
+    set_last_use(api, key, utcnow())
+    with transactions(api) as begun:
+        response = api.get("/api/v3/item", key=key)
+    assert response.status_code == 200
+    assert len(begun) == 1
+    assert begun[0].startswith("SELECT api_keys.id")
+
+
+def test_a_stale_last_use_is_committed_on_its_own_before_the_request_runs(
+    api: Api, key: str
+) -> None:
+    set_last_use(api, key, utcnow() - timedelta(minutes=5))
+    with transactions(api) as begun:
+        response = api.get("/api/v3/item", key=key)
+    assert response.status_code == 200
+    # The key's read and its last use, committed; then the request's own transaction.
+    assert len(begun) == 2
+    with transactions(api) as begun:
+        assert api.get("/api/v3/item", key=key).status_code == 200
+    assert len(begun) == 1
+
+
+def test_placing_an_order_costs_the_same_statements_whatever_it_holds(api: Api, key: str) -> None:
+    small = patient_order(1234, orderItems=items(1000))
+    large = patient_order(
+        1234,
+        orderItems=items(1000, 1001, 1002, 1003, count=2),
+        orderKits=kits(1000, 1001, 1002, 1003),
+        orderNotes=[{"note": "first"}],
+        externalOrderIds=["a", "b", "c"],
+        shippingOption="standard",
+    )
+    set_last_use(api, key, utcnow())
+    costs = []
+    for body in (large, small, large):
+        with api.count_queries() as counter, transactions(api) as begun:
+            response = api.post(ORDERS, key=key, json=body)
+        assert response.status_code == 201, response.text
+        assert len(begun) == 1
+        costs.append(len(counter.statements))
+    # Without kits, notes or external ids, their reads and writes are skipped.
+    assert costs == [PLACE_STATEMENTS, PLACE_STATEMENTS - 5, PLACE_STATEMENTS]
