@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from kitdesk.db.base import Base, utcnow
@@ -51,12 +51,12 @@ def _values(obj: Base) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in _table(type(obj)).c if c.key != "id"}
 
 
-async def _insert_rows(session: AsyncSession, rows: Sequence[Base]) -> None:
+async def _insert_rows(connection: AsyncConnection, rows: Sequence[Base]) -> None:
     """Insert new objects of one class in one statement, setting their generated ids."""
     if not rows:
         return
     model = type(rows[0])
-    result = await session.execute(_INSERTS[model], [_values(row) for row in rows])
+    result = await connection.execute(_INSERTS[model], [_values(row) for row in rows])
     if "id" in _table(model).c:
         for row, new_id in zip(rows, result.scalars(), strict=True):
             row.id = new_id  # type: ignore[attr-defined]  # every table with an id
@@ -74,7 +74,9 @@ async def insert_order(session: AsyncSession, *, account_id: int, order: Order) 
     order.site_id = order.site.id if order.site is not None else None
     order.held_from = None
     order.created_at = order.updated_at = now
-    await _insert_rows(session, [order])
+    # The session's own connection and transaction, without the session's per-statement work.
+    connection = await session.connection()
+    await _insert_rows(connection, [order])
     for line in order.order_items:
         line.order_id, line.item_id = order.id, line.item.id
     for kline in order.order_kits:
@@ -93,13 +95,13 @@ async def insert_order(session: AsyncSession, *, account_id: int, order: Order) 
         order.order_notes,
     ]
     for rows in children:
-        await _insert_rows(session, rows)
+        await _insert_rows(connection, rows)
     for obj in (order, *(row for rows in children for row in rows)):
         make_transient_to_detached(obj)
     session.add(order)
     if order.external_order_ids:
         # The lookup rows: nothing reads them back as objects.
-        await session.execute(
+        await connection.execute(
             _EXTERNAL_IDS,
             [
                 {"order_id": order.id, "position": n, "account_id": account_id, "value": value}
