@@ -68,7 +68,7 @@ async def list_orders(
     page_ids = list(
         await session.scalars(ids.order_by(*order_by).offset(page.offset).limit(page.size))
     )
-    found = await views.load_views(session, page_ids)
+    found = await views.load_views(session, page_ids, account_id=account_id)
     content = [found[i] for i in page_ids if i in found]
     audit.record(
         session, action="order.list", resource_type="order", resource_ids=[o["id"] for o in content]

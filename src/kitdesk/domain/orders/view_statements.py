@@ -387,12 +387,14 @@ class Statements(NamedTuple):
     """The order view's statements for one database."""
 
     orders: Any
+    account_orders: Any  # the same, of one account only (parameter ``account_id``)
     items: Any
     parts: Any
 
 
 def _statements(in_ids: InIds) -> Statements:
-    return Statements(_orders(in_ids), _items(in_ids), _parts(in_ids))
+    scoped = _orders(in_ids).where(orders.c.account_id == bindparam("account_id"))
+    return Statements(_orders(in_ids), scoped, _items(in_ids), _parts(in_ids))
 
 
 # PostgreSQL takes the ids as one array parameter (one prepared statement for any number of
