@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import targets
 from bench.measure import Point
 from bench.seed import DataSet
 from bench.soak import Soak
@@ -151,6 +152,7 @@ def render(
         "",
         table(points),
         "",
+        *targets.lines(points),
     ]
     return "\n".join(header + memory_lines(peaks, soak)) + "\n"
 

@@ -54,6 +54,7 @@ def _assert_report(path: Path) -> None:
         for column in NUMBER_COLUMNS:
             assert float(r[column]) > 0, (r["endpoint"], column, r[column])
     assert path.with_suffix(".png").read_bytes().startswith(PNG_MAGIC)
+    assert "## Targets (at 1 connections)" in path.read_text(encoding="utf-8")
 
 
 def _whole_smoke_run(test_database_url: str, results: Path) -> None:
