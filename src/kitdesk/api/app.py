@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -124,24 +125,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-            )
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(_problem_schemas())
-            _replace_422_with_400(schema)
-            problems.document_errors(schema)
-            integrity_openapi.document(schema)
-            for unused in ("HTTPValidationError", "ValidationError"):
-                components.pop(unused, None)
-            app.openapi_schema = schema
+            app.openapi_schema = copy.deepcopy(_openapi_document(app))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+# The document depends on the code only (every app has the same routes, whatever its settings), so
+# a process builds it once: generating it takes about a second, which every app (each test's, each
+# worker's) would otherwise pay on its first request.
+_document: dict[str, Any] | None = None
+
+
+def _openapi_document(app: FastAPI) -> dict[str, Any]:
+    global _document
+    if _document is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(_problem_schemas())
+        _replace_422_with_400(schema)
+        problems.document_errors(schema)
+        integrity_openapi.document(schema)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        _document = schema
+    return _document
 
 
 def _replace_422_with_400(schema: dict[str, Any]) -> None:
