@@ -5,8 +5,25 @@ The demo warehouse (1) holds everything, so these tests close it and stock their
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitdesk.db.models import (
+    AuditEntry,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderKit,
+    OrderReservation,
+    Patient,
+    WebhookEvent,
+    WebhookSubscription,
+)
+from kitdesk.domain.inventory import service as inventory
 from tests.api.ops_support import level, receive, receive_devices, set_active, warehouse
 from tests.conftest import Api, assert_problem
 
@@ -96,3 +113,85 @@ def test_an_order_larger_than_any_warehouse_is_refused(api: Api, demo_keys: Any)
     assert_problem(r, 400, "insufficient_inventory", "insufficient_inventory")
     assert level(api, op, 1, 1000) == (200, 0, 200)
     assert api.get("/api/v3/order", key=demo_keys.customer).json()["total"] == 0
+
+
+# The warehouse is chosen from unlocked stock levels and reserved under lock only at the end of
+# the placement; these tests stand in for an order that empties the chosen warehouse in between.
+
+
+def _chosen_earlier(monkeypatch: pytest.MonkeyPatch, sites: list[int]) -> None:
+    """Make placement start from ``sites``, as if they had held the goods a moment ago."""
+
+    async def stale(session: AsyncSession, *, needs: Mapping[int, int]) -> list[int]:
+        return sites
+
+    monkeypatch.setattr(inventory, "warehouses_for", stale)
+
+
+def _rows(api: Api) -> dict[str, int]:
+    async def count(session: AsyncSession) -> dict[str, int]:
+        return {
+            table.__tablename__: (await session.scalar(select(func.count()).select_from(table)))
+            or 0
+            for table in (Order, OrderItem, OrderKit, OrderEvent, OrderReservation, AuditEntry)
+        } | {
+            "webhook_events": (await session.scalar(select(func.count()).select_from(WebhookEvent)))
+            or 0
+        }
+
+    return api.call(count)
+
+
+def test_a_warehouse_emptied_after_it_was_chosen_is_passed_over_for_the_next(
+    api: Api, demo_keys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    op = demo_keys.operator
+    strips_only, short, complete = stock_three_warehouses(api, op)
+    before = snapshot(api, op, (strips_only, short))
+    _chosen_earlier(monkeypatch, [short, complete])
+    r = api.post("/api/v3/order", key=demo_keys.customer, json=ORDER)
+    assert r.status_code == 201, r.text
+    assert snapshot(api, op, (strips_only, short)) == before
+    assert level(api, op, complete, 1003) == (3, 3, 0)
+
+    async def site_of(session: AsyncSession) -> int | None:
+        return await session.scalar(
+            select(Order.fulfillment_site_id).where(Order.id == r.json()["id"])
+        )
+
+    assert api.call(site_of) == complete
+
+
+def test_when_every_chosen_warehouse_was_emptied_the_order_is_refused_and_nothing_stays_written(
+    api: Api, demo_keys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    op = demo_keys.operator
+    sites = stock_three_warehouses(api, op)
+    strips_only, short, _ = sites
+
+    async def subscribe(session: AsyncSession) -> None:
+        # A subscriber, so that a placed order would also queue webhook events.
+        account = await session.scalar(select(Patient.account_id).where(Patient.id == 1234))
+        for kind in ("order.status", "order.statusFull"):
+            assert account is not None
+            session.add(
+                WebhookSubscription(
+                    account_id=account, type=kind, url="https://hooks.example.com/k"
+                )
+            )
+
+    api.call(subscribe)
+    before, rows_before = snapshot(api, op, sites), _rows(api)
+    _chosen_earlier(monkeypatch, [strips_only, short])
+    r = api.post("/api/v3/order", key=demo_keys.customer, json=ORDER)
+    assert_problem(r, 400, "insufficient_inventory", "insufficient_inventory")
+    assert snapshot(api, op, sites) == before
+    # The order, its lines, event, reservations, audit entry and webhook events all rolled back.
+    assert _rows(api) == rows_before
+    assert api.get("/api/v3/order", key=demo_keys.customer).json()["total"] == 0
+    # The same order placed for real writes all of those rows, webhook events included.
+    monkeypatch.undo()
+    placed = api.post("/api/v3/order", key=demo_keys.customer, json=ORDER)
+    assert placed.status_code == 201, placed.text
+    after = _rows(api)
+    assert all(after[table] > rows_before[table] for table in rows_before), after

@@ -7,7 +7,7 @@ locked first, in item-id order, and the table's CHECK constraints back that up.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Integer, Update, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
@@ -258,12 +258,27 @@ _LOCK = (
 )
 
 
-async def reserve(session: AsyncSession, *, needs: Mapping[int, int]) -> int:
-    """Reserve ``needs`` (item id -> units) at one warehouse that can serve them all.
+async def warehouses_for(session: AsyncSession, *, needs: Mapping[int, int]) -> list[int]:
+    """Active warehouses that hold enough of every needed item right now, in warehouse order.
 
-    Returns the warehouse id, or raises ``insufficient_inventory`` having reserved nothing.
+    Nothing is locked: this is the choice a new order starts from, checked again under lock by
+    ``reserve``. Raises ``insufficient_inventory`` when no warehouse can serve the order.
     """
     candidates = await _candidate_sites(session, needs)
+    if not candidates:
+        raise Invalid(code=INSUFFICIENT, message=INSUFFICIENT)
+    return candidates
+
+
+async def reserve(
+    session: AsyncSession, *, needs: Mapping[int, int], candidates: Sequence[int]
+) -> int:
+    """Reserve ``needs`` (item id -> units) at the first of ``candidates`` that still has them.
+
+    The stock rows are locked in item order, checked and updated; a warehouse that another order
+    emptied meanwhile is passed over. Returns the warehouse id, or raises
+    ``insufficient_inventory`` having reserved nothing.
+    """
     for site_id in candidates:
         if await _reserve_at(session, site_id, needs):
             return site_id

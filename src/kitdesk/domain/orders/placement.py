@@ -110,10 +110,10 @@ async def place_order(
     _check_rules(data, resolved, problems)
     problems.raise_if_any()
     needs = units_needed(data, resolved)
-    # Reserve first: when no warehouse can serve the order, nothing at all is written.
-    site_id = await inventory.reserve(session, needs=needs) if needs else None
+    # When no warehouse holds the goods, the order is refused before anything is written.
+    candidates = await inventory.warehouses_for(session, needs=needs) if needs else []
     order = _build(account_id, data, resolved, key_prefix)
-    order.fulfillment_site_id = site_id
+    order.fulfillment_site_id = candidates[0] if candidates else None
     order.two_way = _has_returns(data)
     order.reservations = [
         OrderReservation(item_id=item_id, quantity=quantity)
@@ -141,6 +141,15 @@ async def place_order(
         ]
     audit.record(session, action="order.create", resource_type="order", resource_id=order.id)
     await order_status_changed(session, order, loaded=not order.two_way)
+    if needs:
+        # The reservation comes last, just before the commit: every order for the same goods
+        # waits on these stock rows' locks, so they are held for two statements and the commit,
+        # not for the whole placement. A warehouse emptied meanwhile is passed over for the next
+        # one; when none is left the request fails and its transaction (everything above) is
+        # rolled back, so a refused order still writes nothing.
+        site_id = await inventory.reserve(session, needs=needs, candidates=candidates)
+        if site_id != order.fulfillment_site_id:
+            order.fulfillment_site_id = site_id  # written by the session's flush at commit
     return order
 
 
