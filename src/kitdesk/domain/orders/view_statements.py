@@ -404,6 +404,17 @@ POSTGRESQL = _statements(lambda column: column == any_(_ID_ARRAY))
 PORTABLE = _statements(lambda column: column.in_(IDS))
 
 
-def for_dialect(name: str) -> Statements:
-    """The statements for a database (by its SQLAlchemy dialect name)."""
-    return POSTGRESQL if name == "postgresql" else PORTABLE
+# One order (a fetch, the busiest read) is named by a plain equality. PostgreSQL cannot settle on
+# one cached plan for a statement whose parameter is an array, since the best plan depends on how
+# many ids it holds: it plans such a statement afresh at every execution, which for these unions
+# costs it more than running them. With one scalar id it keeps a generic plan.
+_ONE_ID: BindParameter[int] = bindparam("id", type_=BigInteger)
+ONE = _statements(lambda column: column == _ONE_ID)
+
+
+def for_ids(dialect: str, ids: list[int]) -> tuple[Statements, dict[str, Any]]:
+    """The statements reading the orders ``ids`` on a database (by its SQLAlchemy dialect name),
+    with their id parameter."""
+    if len(ids) == 1:
+        return ONE, {"id": ids[0]}
+    return (POSTGRESQL if dialect == "postgresql" else PORTABLE), {"ids": ids}

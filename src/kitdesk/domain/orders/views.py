@@ -64,17 +64,17 @@ def _read(session: Session, ids: list[int], account_id: int | None) -> ViewRows:
     # autoflush: the session's pending changes must reach the database before reading.
     session.flush()
     connection = session.connection()
-    statements = sql.for_dialect(connection.dialect.name)
+    statements, params = sql.for_ids(connection.dialect.name, ids)
     # A customer's read names its account in the SQL itself: another tenant's order is never
     # read, not even to be discarded.
     if account_id is None:
-        found = connection.execute(statements.orders, {"ids": ids}).all()
+        result = connection.execute(statements.orders, params)
     else:
-        scoped = {"ids": ids, "account_id": account_id}
-        found = connection.execute(statements.account_orders, scoped).all()
+        result = connection.execute(statements.account_orders, {**params, "account_id": account_id})
+    found = result.all()
     if not found:
         return ViewRows()
-    params = {"ids": [r[0] for r in found]}
+    statements, params = sql.for_ids(connection.dialect.name, [r[0] for r in found])
     items = connection.execute(statements.items, params).all()
     parts = connection.execute(statements.parts, params).all()
     return ViewRows(found, items, parts)
