@@ -7,10 +7,12 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitdesk.db import driver
 from kitdesk.db.base import utcnow
 from kitdesk.db.models import Account, ApiKey
 from kitdesk.domain.audit import recorder as audit
@@ -188,6 +190,20 @@ class KeyCheck:
     use_due: bool
 
 
+class _KeyRow(NamedTuple):
+    """A row of ``_KEY_LOOKUP``, in its column order."""
+
+    id: int
+    account_id: int
+    prefix: str
+    key_hash: str
+    expires_at: datetime | None
+    deactivated_at: datetime | None
+    last_used_at: datetime | None
+    kind: str
+    active: bool
+
+
 _KEY_LOOKUP = (
     select(
         ApiKey.id,
@@ -222,11 +238,12 @@ async def check_key(
     if not secret:
         raise Unauthorized(code="unauthorized", message="missing Impilo-API-Key header")
     digest = hash_key(secret)
-    row = (await session.execute(_KEY_LOOKUP, {"digest": digest})).one_or_none()
+    found = await driver.fetch(session, _KEY_LOOKUP, {"digest": digest})
     now = utcnow()
     rejected = "invalid, expired or deactivated API key"
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
+    if not found or not hmac.compare_digest(found[0][3], digest):
         raise Unauthorized(code="unauthorized", message=rejected)
+    row = _KeyRow(*found[0])
     if (
         row.deactivated_at is not None
         or (row.expires_at is not None and row.expires_at <= now)

@@ -9,9 +9,10 @@ win.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitdesk.db import driver
 from kitdesk.db.models import Account, ExternalOrderIdClaim, OrderExternalId
 from kitdesk.domain.accounts import service as accounts
 from kitdesk.domain.integrity.sql import upsert_insert
@@ -25,6 +26,9 @@ def duplicate_message(value: str, order_id: int) -> str:
     return f"externalOrderId {value} is already used by order {order_id}"
 
 
+_UNIQUE_IDS = select(Account.unique_external_order_ids).where(Account.id == bindparam("account_id"))
+
+
 async def claim_for_order(
     session: AsyncSession, *, account_id: int, order_id: int, values: list[str]
 ) -> None:
@@ -35,10 +39,8 @@ async def claim_for_order(
     wanted = sorted(set(values))  # one order, one claim per id; a fixed order avoids deadlocks
     if not wanted:
         return
-    unique = await session.scalar(
-        select(Account.unique_external_order_ids).where(Account.id == account_id)
-    )
-    if not unique:
+    flag = await driver.fetch(session, _UNIQUE_IDS, {"account_id": account_id})
+    if not flag or not flag[0][0]:
         return
     table = ExternalOrderIdClaim.__table__
     statement = (

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from kitdesk.db import driver
 from kitdesk.db.base import Base, utcnow
 from kitdesk.db.models import (
     Order,
@@ -51,15 +52,23 @@ def _values(obj: Base) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in _table(type(obj)).c if c.key != "id"}
 
 
-async def _insert_rows(connection: AsyncConnection, rows: Sequence[Base]) -> None:
-    """Insert new objects of one class in one statement, setting their generated ids."""
+async def _insert_rows(session: AsyncSession, rows: Sequence[Base]) -> None:
+    """Insert new objects of one class in one round trip, setting their generated ids."""
     if not rows:
         return
     model = type(rows[0])
-    result = await connection.execute(_INSERTS[model], [_values(row) for row in rows])
-    if "id" in _table(model).c:
-        for row, new_id in zip(rows, result.scalars(), strict=True):
-            row.id = new_id  # type: ignore[attr-defined]  # every table with an id
+    values = [_values(row) for row in rows]
+    if "id" not in _table(model).c:
+        await driver.execute_many(session, _INSERTS[model], values)
+        return
+    if len(rows) == 1:
+        ids = [r[0] for r in await driver.fetch(session, _INSERTS[model], values[0])]
+    else:
+        # Several new ids: one multi-row INSERT ... RETURNING, as SQLAlchemy batches it.
+        connection = await session.connection()
+        ids = list((await connection.execute(_INSERTS[model], values)).scalars())
+    for row, new_id in zip(rows, ids, strict=True):
+        row.id = new_id  # type: ignore[attr-defined]  # every table with an id
 
 
 async def insert_order(session: AsyncSession, *, account_id: int, order: Order) -> None:
@@ -75,8 +84,7 @@ async def insert_order(session: AsyncSession, *, account_id: int, order: Order) 
     order.held_from = None
     order.created_at = order.updated_at = now
     # The session's own connection and transaction, without the session's per-statement work.
-    connection = await session.connection()
-    await _insert_rows(connection, [order])
+    await _insert_rows(session, [order])
     for line in order.order_items:
         line.order_id, line.item_id = order.id, line.item.id
     for kline in order.order_kits:
@@ -95,13 +103,14 @@ async def insert_order(session: AsyncSession, *, account_id: int, order: Order) 
         order.order_notes,
     ]
     for rows in children:
-        await _insert_rows(connection, rows)
+        await _insert_rows(session, rows)
     for obj in (order, *(row for rows in children for row in rows)):
         make_transient_to_detached(obj)
     session.add(order)
     if order.external_order_ids:
         # The lookup rows: nothing reads them back as objects.
-        await connection.execute(
+        await driver.execute_many(
+            session,
             _EXTERNAL_IDS,
             [
                 {"order_id": order.id, "position": n, "account_id": account_id, "value": value}

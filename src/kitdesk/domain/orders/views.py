@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from kitdesk.db import driver
 from kitdesk.db.models import Order
 from kitdesk.domain.orders import view_statements as sql
 from kitdesk.domain.orders.view_rows import ViewRows, from_loaded
@@ -36,7 +36,7 @@ async def load_views(
     """
     if not ids:
         return {}
-    rows = await session.run_sync(_read, list(ids), account_id)
+    rows = await _read(session, list(ids), account_id)
     return assemble(rows) if rows.orders else {}
 
 
@@ -59,24 +59,24 @@ def jsonable(view: View) -> View:
     return data
 
 
-def _read(session: Session, ids: list[int], account_id: int | None) -> ViewRows:
-    # One trip into the synchronous world for all the statements. Core statements do not
-    # autoflush: the session's pending changes must reach the database before reading.
-    session.flush()
-    connection = session.connection()
-    statements, params = sql.for_ids(connection.dialect.name, ids)
+async def _read(session: AsyncSession, ids: list[int], account_id: int | None) -> ViewRows:
+    # Core statements do not autoflush: the session's pending changes must reach the database
+    # before reading.
+    await session.flush()
+    dialect = (await session.connection()).dialect.name
+    statements, params = sql.for_ids(dialect, ids)
     # A customer's read names its account in the SQL itself: another tenant's order is never
     # read, not even to be discarded.
     if account_id is None:
-        result = connection.execute(statements.orders, params)
+        found = await driver.fetch(session, statements.orders, params)
     else:
-        result = connection.execute(statements.account_orders, {**params, "account_id": account_id})
-    found = result.all()
+        scoped = {**params, "account_id": account_id}
+        found = await driver.fetch(session, statements.account_orders, scoped)
     if not found:
         return ViewRows()
-    statements, params = sql.for_ids(connection.dialect.name, [r[0] for r in found])
-    items = connection.execute(statements.items, params).all()
-    parts = connection.execute(statements.parts, params).all()
+    statements, params = sql.for_ids(dialect, [r[0] for r in found])
+    items = await driver.fetch(session, statements.items, params)
+    parts = await driver.fetch(session, statements.parts, params)
     return ViewRows(found, items, parts)
 
 

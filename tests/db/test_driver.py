@@ -1,0 +1,176 @@
+"""Statements sent by the driver itself (``kitdesk.db.driver``) behave as through SQLAlchemy.
+
+On PostgreSQL they bypass SQLAlchemy's execution; on SQLite they go through it. Either way the
+rows, the transaction, the errors and the engine's statement events must be the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Integer, bindparam, event, exc, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitdesk.db import driver
+from kitdesk.db.engine import create_engine, create_session_factory
+from kitdesk.db.models import Account, AuditEntry
+from kitdesk.settings import Settings
+from tests.conftest import PG_URL_ENV, backends
+
+T = TypeVar("T")
+
+_INSERT_AUDIT = insert(AuditEntry.__table__)  # type: ignore[arg-type]
+_READ_AUDIT = select(
+    AuditEntry.id,
+    AuditEntry.occurred_at,
+    AuditEntry.changed_fields,
+    AuditEntry.resource_ids,
+    AuditEntry.action,
+).order_by(AuditEntry.id)
+_ACCOUNT_BY_NAME = select(Account.id, Account.kind).where(Account.name == bindparam("name"))
+_EXPANDING = select(Account.id).where(Account.id.in_(bindparam("ids", expanding=True)))
+
+
+def _audit_row(n: int, when: datetime, fields: list[str] | None) -> dict[str, Any]:
+    return {
+        "occurred_at": when,
+        "channel": "system",
+        "request_id": None,
+        "account_id": None,
+        "key_prefix": None,
+        "action": f"test.{n}",
+        "resource_type": "test",
+        "resource_id": n,
+        "resource_ids": None if n % 2 else ",1,2,",
+        "changed_fields": fields,
+        "outcome": "success",
+        "reason": None,
+    }
+
+
+def _run(database_url: str, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def go() -> T:
+        engine = create_engine(Settings(database_url=database_url))
+        try:
+            async with create_session_factory(engine)() as session:
+                return await fn(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def test_rows_written_and_read_by_the_driver_equal_sqlalchemys(database_url: str) -> None:
+    # Bind processing (a non-UTC aware time stored as UTC, a JSON list) and result processing
+    # (UTC-aware times) are those of the column types.
+    when = datetime(2026, 3, 1, 12, 30, tzinfo=UTC) + timedelta(microseconds=123)
+    eastern = when.astimezone(ZoneInfo("America/New_York"))
+
+    async def work(session: AsyncSession) -> tuple[list[Any], list[Any]]:
+        rows = [_audit_row(1, eastern, ["a", "b"]), _audit_row(2, when, None)]
+        await driver.execute_many(session, _INSERT_AUDIT, rows)
+        await session.execute(_INSERT_AUDIT, [_audit_row(3, when, ["c"])])
+        by_driver = await driver.fetch(session, _READ_AUDIT, {})
+        by_sqlalchemy = [tuple(r) for r in await session.execute(_READ_AUDIT)]
+        return by_driver, by_sqlalchemy
+
+    by_driver, by_sqlalchemy = _run(database_url, work)
+    assert by_driver == by_sqlalchemy
+    assert [r[1] for r in by_driver] == [when, when, when]
+    assert all(r[1].tzinfo is not None and r[1].utcoffset() == timedelta(0) for r in by_driver)
+    assert [r[2] for r in by_driver] == [["a", "b"], None, ["c"]]
+
+
+def test_driver_statements_run_in_the_sessions_transaction(database_url: str) -> None:
+    async def work(session: AsyncSession) -> tuple[int, int]:
+        # The driver's statement is the transaction's first: it must begin it.
+        await driver.execute_many(session, _INSERT_AUDIT, [_audit_row(1, datetime.now(UTC), None)])
+        inside = (await driver.fetch(session, select(func.count(AuditEntry.id)), {}))[0][0]
+        await session.rollback()
+        after = await session.scalar(select(func.count(AuditEntry.id)))
+        return inside, after or 0
+
+    assert _run(database_url, work) == (1, 0)
+
+
+def test_a_driver_error_is_the_sqlalchemy_error_and_the_session_recovers(
+    database_url: str,
+) -> None:
+    async def work(session: AsyncSession) -> list[Any]:
+        row = _audit_row(1, datetime.now(UTC), None)
+        await driver.execute_many(session, _INSERT_AUDIT, [row])
+        await session.commit()
+        duplicate = {**row, "id": (await session.scalar(select(AuditEntry.id)))}
+        statement = insert(AuditEntry.__table__)  # type: ignore[arg-type]
+        with pytest.raises(exc.IntegrityError) as raised:
+            await driver.execute_many(session, statement, [duplicate])
+        # Values never appear in the error (they may be PHI).
+        assert "test.1" not in str(raised.value)
+        await session.rollback()
+        return await driver.fetch(session, _ACCOUNT_BY_NAME, {"name": "nobody"})
+
+    assert _run(database_url, work) == []
+
+
+def test_the_engines_statement_events_see_driver_statements(database_url: str) -> None:
+    seen: list[tuple[str, Any, bool]] = []
+
+    async def work(session: AsyncSession) -> None:
+        engine = session.bind
+
+        def listen(
+            conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool
+        ) -> None:
+            seen.append((statement, params, many))
+
+        event.listen(engine.sync_engine, "before_cursor_execute", listen)  # type: ignore[union-attr]
+        await driver.fetch(session, _ACCOUNT_BY_NAME, {"name": "demo"})
+        rows = [_audit_row(n, datetime.now(UTC), None) for n in (1, 2)]
+        await driver.execute_many(session, _INSERT_AUDIT, rows)
+
+    _run(database_url, work)
+    seen = [(s, p, many) for s, p, many in seen if "accounts" in s or "audit_entries" in s]
+    assert [("accounts" in s, many) for s, _, many in seen] == [(True, False), (False, True)]
+    assert "demo" in str(seen[0][1])
+    assert len(seen[1][1]) == 2
+
+
+def test_expanding_parameters_are_refused_on_postgresql(backend: str, database_url: str) -> None:
+    async def work(session: AsyncSession) -> list[Any]:
+        return await driver.fetch(session, _EXPANDING, {"ids": [1, 2]})
+
+    if backend == "postgresql":
+        with pytest.raises(TypeError):
+            _run(database_url, work)
+    else:
+        assert _run(database_url, work) == []
+
+
+if "postgresql" in backends():  # a server connection to lose exists there only
+
+    def test_a_lost_connection_is_invalidated_and_the_next_session_gets_a_new_one() -> None:
+        ping = select(bindparam("x", type_=Integer))
+
+        async def go() -> tuple[bool, list[Any]]:
+            engine = create_engine(Settings(database_url=os.environ[PG_URL_ENV]))
+            factory = create_session_factory(engine)
+            try:
+                async with factory() as session:
+                    pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+                    async with engine.connect() as other:
+                        await other.execute(text(f"SELECT pg_terminate_backend({pid})"))
+                    with pytest.raises(exc.DBAPIError) as raised:
+                        await driver.fetch(session, ping, {"x": 1})
+                    lost = raised.value.connection_invalidated
+                async with factory() as session:
+                    return lost, await driver.fetch(session, ping, {"x": 2})
+            finally:
+                await engine.dispose()
+
+        assert asyncio.run(go()) == (True, [(2,)])
