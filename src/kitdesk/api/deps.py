@@ -16,6 +16,7 @@ from kitdesk.api import documented
 from kitdesk.api.integrity import state as integrity_state
 from kitdesk.db.engine import session_scope
 from kitdesk.domain.accounts.service import Caller, KeyRejected, check_key, record_use
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.common import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE,
@@ -40,6 +41,8 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         return
     async with session_scope(request.app.state.session_factory) as session:
         yield session
+        # Reached only when the request succeeded: its audit entries go in with the commit.
+        await audit.write_pending(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]

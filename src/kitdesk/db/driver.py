@@ -173,6 +173,10 @@ async def execute_many(
         await connection.execute(statement, list(rows))  # type: ignore[call-overload]
         return
     compiled = _compile(statement, connection.dialect, rows[0])
+    if len(rows) == 1:  # a plain execution costs less than a one-row pipeline
+        only = compiled.arguments(rows[0])
+        await _run(connection, compiled, tuple(only), lambda prepared: prepared.fetch(*only))
+        return
     arguments = [compiled.arguments(row) for row in rows]
     await _run(
         connection,

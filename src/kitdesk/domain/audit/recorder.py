@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from kitdesk import context
+from kitdesk.db import driver
 from kitdesk.db.base import utcnow
 from kitdesk.db.models import AuditEntry
 
@@ -124,6 +125,14 @@ def _row(
         "outcome": "success",
         "reason": None,
     }
+
+
+async def write_pending(session: AsyncSession) -> None:
+    """Write the entries recorded so far in the session's transaction (an API request does this
+    just before its commit; the commit hook below writes whatever is left)."""
+    rows = session.info.pop(PENDING, None)
+    if rows:
+        await driver.execute_many(session, _INSERT, rows)
 
 
 @event.listens_for(Session, "before_commit")
