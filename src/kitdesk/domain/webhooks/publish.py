@@ -13,18 +13,19 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitdesk.db import driver
 from kitdesk.db.models import WebhookSubscription
 from kitdesk.domain.webhooks.outbox import add_event, queue_delivery
 from kitdesk.domain.webhooks.types import EVENT_TYPES
 
 PayloadFactory = Callable[[], Awaitable[dict[str, Any]]]
 
-# Built once: every change to an order asks it.
+# Built once: every change to an order asks it. An account has a handful of subscriptions, so
+# all of them are read and matched here: the statement stays constant (no list parameter).
 _SUBSCRIBERS = (
     select(WebhookSubscription.type, WebhookSubscription.id)
     .where(
         WebhookSubscription.account_id == bindparam("account_id"),
-        WebhookSubscription.type.in_(bindparam("types", expanding=True)),
         WebhookSubscription.deleted_at.is_(None),
     )
     .order_by(WebhookSubscription.id)
@@ -42,13 +43,11 @@ async def publish(
     unknown = set(payloads) - set(EVENT_TYPES)
     if unknown:
         raise ValueError(f"Kitdesk does not emit webhook events of types {sorted(unknown)}")
-    rows = (
-        await session.execute(_SUBSCRIBERS, {"account_id": account_id, "types": list(payloads)})
-    ).all()
+    rows = await driver.fetch(session, _SUBSCRIBERS, {"account_id": account_id})
     if not rows:
         return
     for type_ in payloads:  # in the caller's order, so order.status precedes statusFull
-        subscribers = [r.id for r in rows if r.type == type_]
+        subscribers = [ident for kind, ident in rows if kind == type_]
         if not subscribers:
             continue
         payload = await payloads[type_]()
