@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Integer, bindparam, event, exc, func, insert, select, text
+from sqlalchemy import Integer, bindparam, case, event, exc, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db import driver
 from kitdesk.db.engine import create_engine, create_session_factory
-from kitdesk.db.models import Account, AuditEntry
+from kitdesk.db.models import Account, AuditEntry, StockLevel
 from kitdesk.settings import Settings
 from tests.conftest import PG_URL_ENV, backends
 
@@ -174,3 +174,23 @@ if "postgresql" in backends():  # a server connection to lose exists there only
                 await engine.dispose()
 
         assert asyncio.run(go()) == (True, [(2,)])
+
+
+def test_values_carried_by_the_statement_and_python_defaults(
+    backend: str, database_url: str
+) -> None:
+    # A literal the statement binds itself (here case(..., else_=...)) needs no parameter; a
+    # column whose value SQLAlchemy would compute at execution (onupdate=utcnow) is refused on
+    # PostgreSQL rather than silently left out.
+    carried = select(case((bindparam("x", type_=Integer) > 1, "big"), else_="small"))
+    defaulted = update(StockLevel.__table__).values(reserved=bindparam("r"))  # type: ignore[arg-type]
+
+    async def work(session: AsyncSession) -> list[Any]:
+        rows = await driver.fetch(session, carried, {"x": 1})
+        rows += await driver.fetch(session, carried, {"x": 2})
+        if backend == "postgresql":
+            with pytest.raises(TypeError):
+                await driver.execute_many(session, defaulted, [{"r": 1}])
+        return rows
+
+    assert _run(database_url, work) == [("small",), ("big",)]

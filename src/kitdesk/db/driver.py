@@ -37,11 +37,12 @@ class _Compiled:
     names: tuple[str, ...]  # parameter names, in $1, $2... order
     binds: tuple[Processor | None, ...]
     results: tuple[Processor | None, ...] | None  # None: no column needs processing
+    fixed: Mapping[str, Any]  # values the statement itself carries (``case(..., else_=0)``)
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         values = []
         for name, process in zip(self.names, self.binds, strict=True):
-            value = params[name]
+            value = params[name] if name in params else self.fixed[name]
             values.append(value if process is None else process(value))
         return values
 
@@ -68,6 +69,10 @@ def _compile(statement: ClauseElement, dialect: Dialect, params: Mapping[str, An
     compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=list(keys)))
     if compiled.literal_execute_params or compiled.post_compile_params:
         raise TypeError("statements with expanding parameters go through SQLAlchemy")
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        # A column default computed in Python at execution (``onupdate=utcnow``): the statement
+        # must give that column's value itself.
+        raise TypeError("statements relying on Python-side column defaults go through SQLAlchemy")
     names = tuple(compiled.positiontup or ())
     bind_processors = compiled._bind_processors
     results = tuple(
@@ -79,6 +84,11 @@ def _compile(statement: ClauseElement, dialect: Dialect, params: Mapping[str, An
         names=names,
         binds=tuple(cast(Processor | None, bind_processors.get(name)) for name in names),
         results=results if any(p is not None for p in results) else None,
+        fixed={
+            name: compiled.binds[name].effective_value
+            for name in names
+            if not compiled.binds[name].required
+        },
     )
     _compiled[(id(statement), keys)] = made
     return made

@@ -8,11 +8,25 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
-from sqlalchemy import Integer, Update, bindparam, case, select, update
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Integer,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitdesk.db import driver
+from kitdesk.db.base import utcnow
 from kitdesk.db.models import (
     Device,
     DeviceIdentifier,
@@ -235,27 +249,46 @@ async def stock_levels(
 
 
 # Constant statements, built once: reserving runs on every order placed.
-_AVAILABLE = (
-    select(
-        StockLevel.fulfillment_site_id,
-        StockLevel.item_id,
-        (StockLevel.on_hand - StockLevel.reserved).label("available"),
+# Placement's statements, one set per number of distinct items an order needs (``item_0``,
+# ``item_1``... as plain parameters): constant statements that the driver sends directly and that
+# PostgreSQL keeps one cached plan for.
+_STOCK = cast(Table, StockLevel.__table__)
+
+
+def _item_ids(size: int) -> list[BindParameter[int]]:
+    return [bindparam(f"item_{n}", type_=BigInteger) for n in range(size)]
+
+
+def _item_params(items: Sequence[int]) -> dict[str, Any]:
+    return {f"item_{n}": item_id for n, item_id in enumerate(items)}
+
+
+@functools.cache
+def _available_statement(size: int) -> Select[Any]:
+    """Every active warehouse's available units of these items."""
+    return (
+        select(
+            _STOCK.c.fulfillment_site_id,
+            _STOCK.c.item_id,
+            (_STOCK.c.on_hand - _STOCK.c.reserved).label("available"),
+        )
+        .join(FulfillmentSite, FulfillmentSite.id == _STOCK.c.fulfillment_site_id)
+        .where(FulfillmentSite.active.is_(True), _STOCK.c.item_id.in_(_item_ids(size)))
     )
-    .join(FulfillmentSite, FulfillmentSite.id == StockLevel.fulfillment_site_id)
-    .where(
-        FulfillmentSite.active.is_(True),
-        StockLevel.item_id.in_(bindparam("items", expanding=True)),
+
+
+@functools.cache
+def _lock_statement(size: int) -> Select[Any]:
+    """One warehouse's stock rows for these items, locked in item order."""
+    return (
+        select(_STOCK.c.item_id, _STOCK.c.on_hand, _STOCK.c.reserved)
+        .where(
+            _STOCK.c.fulfillment_site_id == bindparam("site_id"),
+            _STOCK.c.item_id.in_(_item_ids(size)),
+        )
+        .order_by(_STOCK.c.item_id)
+        .with_for_update()
     )
-)
-_LOCK = (
-    select(StockLevel.item_id, StockLevel.on_hand, StockLevel.reserved)
-    .where(
-        StockLevel.fulfillment_site_id == bindparam("site_id"),
-        StockLevel.item_id.in_(bindparam("items", expanding=True)),
-    )
-    .order_by(StockLevel.item_id)
-    .with_for_update()
-)
 
 
 async def warehouses_for(session: AsyncSession, *, needs: Mapping[int, int]) -> list[int]:
@@ -287,7 +320,8 @@ async def reserve(
 
 async def _candidate_sites(session: AsyncSession, needs: Mapping[int, int]) -> list[int]:
     """Active warehouses that hold enough of every item right now, in warehouse order."""
-    rows = await session.execute(_AVAILABLE, {"items": list(needs)})
+    items = sorted(needs)
+    rows = await driver.fetch(session, _available_statement(len(items)), _item_params(items))
     covered: dict[int, int] = {}
     for site_id, item_id, available in rows:
         if available >= needs[item_id]:
@@ -298,14 +332,15 @@ async def _candidate_sites(session: AsyncSession, needs: Mapping[int, int]) -> l
 async def _reserve_at(session: AsyncSession, site_id: int, needs: Mapping[int, int]) -> bool:
     """Lock the warehouse's rows for these items (in item order), check, then reserve."""
     items = sorted(needs)
-    rows = await session.execute(_LOCK, {"site_id": site_id, "items": items})
-    available = {r.item_id: r.on_hand - r.reserved for r in rows}
+    params = {"site_id": site_id, **_item_params(items)}
+    rows = await driver.fetch(session, _lock_statement(len(items)), params)
+    available = {item_id: on_hand - reserved for item_id, on_hand, reserved in rows}
     if any(available.get(i, 0) < needs[i] for i in items):
         return False
-    params: dict[str, object] = {"site_id": site_id, "items": items}
     for n, item_id in enumerate(items):
-        params[f"item_{n}"], params[f"units_{n}"] = item_id, needs[item_id]
-    await session.execute(_reserve_statement(len(items)), params)
+        params[f"units_{n}"] = needs[item_id]
+    params["now"] = utcnow()
+    await driver.execute_many(session, _reserve_statement(len(items)), [params])
     return True
 
 
@@ -314,22 +349,18 @@ def _reserve_statement(size: int) -> Update:
     """Add each item's units to ``reserved`` in one UPDATE (one statement per order size)."""
     units = case(
         *(
-            (
-                StockLevel.item_id == bindparam(f"item_{n}"),
-                bindparam(f"units_{n}", type_=Integer),
-            )
+            (_STOCK.c.item_id == bindparam(f"item_{n}"), bindparam(f"units_{n}", type_=Integer))
             for n in range(size)
         ),
         else_=0,
     )
     return (
-        update(StockLevel)
+        update(_STOCK)
         .where(
-            StockLevel.fulfillment_site_id == bindparam("site_id"),
-            StockLevel.item_id.in_(bindparam("items", expanding=True)),
+            _STOCK.c.fulfillment_site_id == bindparam("site_id"),
+            _STOCK.c.item_id.in_(_item_ids(size)),
         )
-        .values(reserved=StockLevel.reserved + units)
-        .execution_options(synchronize_session=False)
+        .values(reserved=_STOCK.c.reserved + units, updated_at=bindparam("now"))
     )
 
 
