@@ -200,3 +200,26 @@ def test_keys_are_stored_only_as_sha256_hashes_with_a_visible_prefix(
         assert values["prefix"] == secret[:12]
         assert secret.startswith("kd_")
         assert len(secret) >= 40
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_last_use_follows_the_configured_resolution_on_every_path(
+    api: Api, key: str, idempotent: bool
+) -> None:
+    # KITDESK_API_KEY_LAST_USED_SECONDS: an hour here, so a use 5 minutes old is not rewritten,
+    # whether the request is authenticated by its route or by the Idempotency-Key middleware.
+    api.client.app.state.settings.api_key_last_used_seconds = 3600  # type: ignore[attr-defined]
+    issued = new_key(api)
+    recent = utcnow() - timedelta(minutes=5)
+    set_key(api, issued.key.id, last_used_at=recent)
+    headers = {"Idempotency-Key": "resolution-check-1"} if idempotent else {}
+    r = api.post("/api/v3/order", key=issued.secret, json={"site": {"id": 1234}}, headers=headers)
+    assert r.status_code == 400, r.text
+    assert stored_key(api, issued.key.id).last_used_at == recent
+    set_key(api, issued.key.id, last_used_at=utcnow() - timedelta(hours=2))
+    headers = {"Idempotency-Key": "resolution-check-2"} if idempotent else {}
+    r = api.post("/api/v3/order", key=issued.secret, json={"site": {"id": 1234}}, headers=headers)
+    assert r.status_code == 400, r.text
+    refreshed = stored_key(api, issued.key.id).last_used_at
+    assert refreshed is not None
+    assert refreshed > utcnow() - timedelta(minutes=1)

@@ -9,6 +9,7 @@ A request whose key does not authenticate passes through untouched: the route an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -83,7 +84,8 @@ class IntegrityMiddleware:
         """Authenticate (as the routes do) and count the request, in one short transaction."""
         async with session_scope(scope["app"].state.session_factory) as session:
             try:
-                caller = await authenticate(session, secret)
+                resolution = timedelta(seconds=self.settings.api_key_last_used_seconds)
+                caller = await authenticate(session, secret, resolution=resolution)
             except Unauthorized:
                 return None
             count = None

@@ -267,9 +267,11 @@ async def record_use(
     )
 
 
-async def authenticate(session: AsyncSession, secret: str | None) -> Caller:
+async def authenticate(
+    session: AsyncSession, secret: str | None, *, resolution: timedelta = LAST_USED_RESOLUTION
+) -> Caller:
     """The caller behind a presented key, or Unauthorized; records the key's use when due."""
-    check = await check_key(session, secret)
+    check = await check_key(session, secret, resolution=resolution)
     if check.use_due:
-        await record_use(session, key_id=check.key_id)
+        await record_use(session, key_id=check.key_id, resolution=resolution)
     return check.caller
