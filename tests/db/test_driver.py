@@ -99,6 +99,40 @@ def test_driver_statements_run_in_the_sessions_transaction(database_url: str) ->
     assert _run(database_url, work) == (1, 0)
 
 
+def test_the_driver_follows_the_sessions_transactions(database_url: str) -> None:
+    count = select(func.count(AuditEntry.id))
+
+    async def work(session: AsyncSession) -> tuple[int, int]:
+        now = datetime.now(UTC)
+        await driver.execute_many(session, _INSERT_AUDIT, [_audit_row(1, now, None)])
+        await session.commit()
+        # The next statement begins the session's next transaction, which a rollback undoes.
+        await driver.execute_many(session, _INSERT_AUDIT, [_audit_row(2, now, None)])
+        inside = (await driver.fetch(session, count, {}))[0][0]
+        await session.rollback()
+        after = (await driver.fetch(session, count, {}))[0][0]
+        return inside, after
+
+    assert _run(database_url, work) == (2, 1)
+
+
+def test_the_driver_refuses_a_transaction_a_failed_flush_ended(database_url: str) -> None:
+    async def work(session: AsyncSession) -> None:
+        now = datetime.now(UTC)
+        await driver.execute_many(session, _INSERT_AUDIT, [_audit_row(1, now, None)])
+        taken = await session.scalar(select(AuditEntry.id))
+        session.add(AuditEntry(id=taken, **_audit_row(2, now, None)))
+        with pytest.raises(exc.IntegrityError):
+            await session.flush()
+        # As the session itself would: no statement until the caller rolls back.
+        with pytest.raises(exc.PendingRollbackError):
+            await driver.fetch(session, _ACCOUNT_BY_NAME, {"name": "nobody"})
+        await session.rollback()
+        assert await driver.fetch(session, _ACCOUNT_BY_NAME, {"name": "nobody"}) == []
+
+    _run(database_url, work)
+
+
 def test_a_driver_error_is_the_sqlalchemy_error_and_the_session_recovers(
     database_url: str,
 ) -> None:

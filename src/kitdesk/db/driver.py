@@ -157,11 +157,38 @@ def _raise_translated(
     raise error  # pragma: no cover - _handle_exception always raises
 
 
+_CONNECTION = "kitdesk.driver.connection"
+
+
+async def _connection(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, remembered for the rest of its current transaction.
+
+    ``AsyncSession.connection()`` crosses into a greenlet on every call; a transaction keeps
+    one connection from begin to end, so asking once per transaction is enough.
+    """
+    sync_session = session.sync_session
+    remembered = sync_session.info.get(_CONNECTION)
+    transaction = sync_session.get_transaction()
+    if (
+        remembered is not None
+        and transaction is not None
+        and remembered[0] is transaction
+        and transaction.is_active
+    ):
+        connection: AsyncConnection = remembered[1]
+        return connection
+    connection = await session.connection()
+    # The transaction object is held with it: while remembered it cannot be replaced by a new
+    # one at the same address.
+    sync_session.info[_CONNECTION] = (sync_session.get_transaction(), connection)
+    return connection
+
+
 async def fetch(
     session: AsyncSession, statement: ClauseElement, params: Mapping[str, Any]
 ) -> list[Row]:
     """Every row ``statement`` returns for ``params``, as tuples in its column order."""
-    connection = await session.connection()
+    connection = await _connection(session)
     if connection.dialect.name != "postgresql":
         return [tuple(r) for r in await connection.execute(statement, params)]  # type: ignore[call-overload]
     compiled = _compile(statement, connection.dialect, params)
@@ -178,7 +205,7 @@ async def execute_many(
     """Run a statement that returns nothing once per parameter set, in one round trip."""
     if not rows:
         return
-    connection = await session.connection()
+    connection = await _connection(session)
     if connection.dialect.name != "postgresql":
         await connection.execute(statement, list(rows))  # type: ignore[call-overload]
         return

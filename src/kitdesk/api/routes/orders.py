@@ -12,7 +12,7 @@ from kitdesk.api.problems import error_responses
 from kitdesk.api.rendered import RenderedJSON
 from kitdesk.api.routes import IdList, PathId
 from kitdesk.domain.common import Page, Timestamp
-from kitdesk.domain.orders import fulfillment, lifecycle, placement, queries, views
+from kitdesk.domain.orders import fulfillment, lifecycle, placement, queries
 from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.orders.schemas import (
     OrderCreate,
@@ -40,11 +40,11 @@ def _as_utc(moment: datetime | None) -> datetime | None:
 )
 async def create_order(body: OrderCreate, session: SessionDep, caller: CallerDep) -> RenderedJSON:
     """Create an order for exactly one existing patient or site."""
-    order = await placement.place_order(
+    placed = await placement.place_order(
         session, account_id=caller.account_id, data=body, key_prefix=caller.key_prefix
     )
-    # Every relationship of the new order is already in memory: render it without reloading.
-    return RenderedJSON(views.loaded_view(order), status_code=201)
+    # Placement assembled the new order's view from the rows it read and wrote: no reload.
+    return RenderedJSON(placed.view, status_code=201)
 
 
 @router.get("/order", response_model=Page[OrderRead], responses=error_responses(400, 401))

@@ -30,17 +30,26 @@ _UNIQUE_IDS = select(Account.unique_external_order_ids).where(Account.id == bind
 
 
 async def claim_for_order(
-    session: AsyncSession, *, account_id: int, order_id: int, values: list[str]
+    session: AsyncSession,
+    *,
+    account_id: int,
+    order_id: int,
+    values: list[str],
+    unique: bool | None = None,
 ) -> None:
     """Claim a new order's external ids when its account keeps them unique; 409 on reuse.
 
     Runs after the order's ``order_external_ids`` rows are written (see ``set_unique``).
+    ``unique`` is the account's flag when the caller read it in the same transaction (else it is
+    read here).
     """
     wanted = sorted(set(values))  # one order, one claim per id; a fixed order avoids deadlocks
     if not wanted:
         return
-    flag = await driver.fetch(session, _UNIQUE_IDS, {"account_id": account_id})
-    if not flag or not flag[0][0]:
+    if unique is None:
+        flag = await driver.fetch(session, _UNIQUE_IDS, {"account_id": account_id})
+        unique = bool(flag and flag[0][0])
+    if not unique:
         return
     table = ExternalOrderIdClaim.__table__
     statement = (

@@ -11,25 +11,36 @@ from kitdesk.domain.orders import views
 from kitdesk.domain.webhooks.publish import publish
 
 
-async def order_status_changed(
-    session: AsyncSession, order: Order, *, loaded: bool = False
+async def order_status_changed(session: AsyncSession, order: Order) -> None:
+    """Queue the events of an order's latest status."""
+    await publish_order_status(
+        session, account_id=order.account_id, order_id=order.id, status=order.current_status
+    )
+
+
+async def publish_order_status(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    order_id: int,
+    status: str,
+    view: views.View | None = None,
 ) -> None:
-    """Queue the events of an order's latest status; ``loaded`` when ``order`` renders as is."""
-    event_name = order.current_status
+    """Queue the events of an order's status ``status``; ``view`` is the order's current view
+    when the caller has it (else it is read, and only if someone subscribes to it)."""
 
     async def short() -> dict[str, Any]:
-        return {"orderId": order.id, "orderEventType": event_name}
+        return {"orderId": order_id, "orderEventType": status}
 
     async def full() -> dict[str, Any]:
-        if loaded:
-            return views.jsonable(views.loaded_view(order))
-        return views.jsonable(
-            await views.order_view(session, account_id=order.account_id, order_id=order.id)
-        )
+        current = view
+        if current is None:
+            current = await views.order_view(session, account_id=account_id, order_id=order_id)
+        return views.jsonable(current)
 
     await publish(
         session,
-        account_id=order.account_id,
-        resource_key=f"order:{order.id}",
+        account_id=account_id,
+        resource_key=f"order:{order_id}",
         payloads={"order.status": short, "order.statusFull": full},
     )

@@ -1,33 +1,32 @@
-"""Placing an order: every create-order rule, then one write."""
+"""Placing an order: every create-order rule, then one write.
+
+Placing an order is Kitdesk's busiest write, so it works on plain rows from start to end: the
+patient or site, the items and the kits are read by constant Core statements (``new_rows``) in
+the column layout of the order view, the order is written with one INSERT per table, and its
+view is assembled from those same rows (``views.assemble``) for the answer and the webhook
+payload. No ORM object is built, so nothing is loaded twice or walked at commit. A two-way
+order's return leg is the exception: the return service works on ORM objects, and the view of
+such an order is read back once its return is written.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from kitdesk.db.models import (
-    CatalogEntry,
-    Item,
-    Kit,
-    KitItem,
-    Order,
-    OrderEvent,
-    OrderItem,
-    OrderKit,
-    OrderNote,
-    OrderReservation,
-    Patient,
-    Site,
-)
+from kitdesk.db import driver
+from kitdesk.db.base import utcnow
+from kitdesk.db.models import Patient, Site
 from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.integrity import external_ids
 from kitdesk.domain.inventory import service as inventory
-from kitdesk.domain.orders import insertion, lifecycle
-from kitdesk.domain.orders.events import order_status_changed
+from kitdesk.domain.orders import lifecycle, new_rows, view_rows, views
+from kitdesk.domain.orders import view_statements as sql
+from kitdesk.domain.orders.events import publish_order_status
 from kitdesk.domain.orders.schemas import OrderCreate
 from kitdesk.domain.returns.service import build_return
 from kitdesk.errors import FieldError, Invalid
@@ -42,34 +41,6 @@ MSG_SHIPPING_FOR_RETURNS = (
     "shippingOption is required when emailLabel is false and return items are included"
 )
 MSG_NON_ORDERABLE = "Order contains Items that are marked as non-orderable. Order cannot be placed."
-
-
-# Constant statements, built once: placing an order is the busiest write.
-_PATIENT = (
-    select(Patient)
-    .options(joinedload(Patient.site))
-    .where(Patient.id == bindparam("patient_id"), Patient.account_id == bindparam("account_id"))
-)
-_SITE = select(Site).where(
-    Site.id == bindparam("site_id"), Site.account_id == bindparam("account_id")
-)
-_ITEMS = (
-    select(Item)
-    .join(
-        CatalogEntry,
-        (CatalogEntry.item_id == Item.id) & (CatalogEntry.account_id == bindparam("account_id")),
-    )
-    .where(Item.id.in_(bindparam("ids", expanding=True)))
-)
-# Kits with their lines and items in one statement (joined, so the rows need .unique()).
-_KITS = (
-    select(Kit)
-    .options(joinedload(Kit.kit_items).joinedload(KitItem.item))
-    .where(
-        Kit.id.in_(bindparam("ids", expanding=True)),
-        (Kit.account_id == bindparam("account_id")) | Kit.account_id.is_(None),
-    )
-)
 
 
 @dataclass
@@ -92,15 +63,25 @@ class _Problems:
 
 @dataclass
 class _Resolved:
-    patient: Patient | None = None
-    site: Site | None = None
-    items: dict[int, Item] = field(default_factory=dict)
-    kits: dict[int, Kit] = field(default_factory=dict)
+    patient: new_rows.Row | None = None  # PATIENT_COLUMNS, then its site's SUMMARY_COLUMNS
+    site: new_rows.Row | None = None  # SITE_COLUMNS
+    items: dict[int, new_rows.ItemRow] = field(default_factory=dict)
+    kits: dict[int, new_rows.KitRow] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """A new order: its id, status and warehouse, and its view (the API's answer)."""
+
+    id: int
+    current_status: str
+    fulfillment_site_id: int | None
+    view: views.View
 
 
 async def place_order(
     session: AsyncSession, *, account_id: int, data: OrderCreate, key_prefix: str | None = None
-) -> Order:
+) -> PlacedOrder:
     """Validate and create an order; it starts ``received`` with a ``received`` event."""
     # Every rule runs before anything is refused, so one response names every bad field; rules
     # about a referenced row simply skip references that did not resolve.
@@ -112,35 +93,53 @@ async def place_order(
     needs = units_needed(data, resolved)
     # When no warehouse holds the goods, the order is refused before anything is written.
     candidates = await inventory.warehouses_for(session, needs=needs) if needs else []
-    order = _build(account_id, data, resolved, key_prefix)
-    order.fulfillment_site_id = candidates[0] if candidates else None
-    order.two_way = _has_returns(data)
-    order.reservations = [
-        OrderReservation(item_id=item_id, quantity=quantity)
-        for item_id, quantity in sorted(needs.items())
-    ]
-    await insertion.insert_order(session, account_id=account_id, order=order)
-    await external_ids.claim_for_order(
-        session, account_id=account_id, order_id=order.id, values=order.external_order_ids
+    two_way = _has_returns(data)
+    now = utcnow()
+    order = new_rows.NewOrder(
+        account_id=account_id,
+        patient_id=None if resolved.patient is None else resolved.patient[0],
+        site_id=None if resolved.site is None else resolved.site[0],
+        current_status=lifecycle.INITIAL.value,
+        shipping_option=data.shipping_option,
+        email_label=data.email_label,
+        external_order_ids=list(data.external_order_ids or []),
+        fulfillment_site_id=candidates[0] if candidates else None,
+        two_way=two_way,
+        created_at=now,
+        item_lines=[(line.item.id, line.count) for line in data.order_items or []],
+        kit_lines=[(line.kit.id, line.count) for line in data.order_kits or []],
+        notes=[note.note for note in data.order_notes or []],
+        note_author=key_prefix,
+        reservations=sorted(needs.items()),
     )
-    if order.two_way:
-        order.returns = [
-            await build_return(
-                session,
-                account_id=account_id,
+    written = await new_rows.write(session, order)
+    order_id = written.order_id
+    await external_ids.claim_for_order(
+        session,
+        account_id=account_id,
+        order_id=order_id,
+        values=order.external_order_ids,
+        unique=written.unique_external_ids,
+    )
+    if two_way:
+        await _open_return_leg(session, account_id, order_id, data, resolved)
+        view = await views.order_view(session, account_id=account_id, order_id=order_id)
+    else:
+        view = views.assemble(
+            view_rows.for_new_order(
+                order_id,
+                order,
                 patient=resolved.patient,
                 site=resolved.site,
-                devices=data.return_devices or [],
-                items=data.return_items or [],
-                packed_kits=data.return_packed_kits or [],
-                shipping_option=data.shipping_option,
-                email_label=data.email_label,
-                related_order_id=order.id,
-                two_way=True,
+                items=resolved.items,
+                kits=resolved.kits,
             )
-        ]
-    audit.record(session, action="order.create", resource_type="order", resource_id=order.id)
-    await order_status_changed(session, order, loaded=not order.two_way)
+        )[order_id]
+    audit.record(session, action="order.create", resource_type="order", resource_id=order_id)
+    await publish_order_status(
+        session, account_id=account_id, order_id=order_id, status=order.current_status, view=view
+    )
+    site_id = order.fulfillment_site_id
     if needs:
         # The reservation comes last, just before the commit: every order for the same goods
         # waits on these stock rows' locks, so they are held for two statements and the commit,
@@ -149,8 +148,33 @@ async def place_order(
         # rolled back, so a refused order still writes nothing.
         site_id = await inventory.reserve(session, needs=needs, candidates=candidates)
         if site_id != order.fulfillment_site_id:
-            order.fulfillment_site_id = site_id  # written by the session's flush at commit
-    return order
+            await new_rows.move_to_warehouse(session, order_id, site_id, at=now)
+    return PlacedOrder(order_id, order.current_status, site_id, view)
+
+
+async def _open_return_leg(
+    session: AsyncSession, account_id: int, order_id: int, data: OrderCreate, r: _Resolved
+) -> None:
+    # The return service works on ORM objects: the recipient is loaded as one here (a two-way
+    # order only).
+    patient = site = None
+    if r.patient is not None:
+        patient = await session.get(Patient, r.patient[0], options=[joinedload(Patient.site)])
+    if r.site is not None:
+        site = await session.get(Site, r.site[0])
+    await build_return(
+        session,
+        account_id=account_id,
+        patient=patient,
+        site=site,
+        devices=data.return_devices or [],
+        items=data.return_items or [],
+        packed_kits=data.return_packed_kits or [],
+        shipping_option=data.shipping_option,
+        email_label=data.email_label,
+        related_order_id=order_id,
+        two_way=True,
+    )
 
 
 def units_needed(data: OrderCreate, r: _Resolved) -> dict[int, int]:
@@ -159,8 +183,8 @@ def units_needed(data: OrderCreate, r: _Resolved) -> dict[int, int]:
     for line in data.order_items or []:
         needs[line.item.id] += line.count
     for kline in data.order_kits or []:
-        for entry in r.kits[kline.kit.id].kit_items:
-            needs[entry.item_id] += entry.count * kline.count
+        for entry in r.kits[kline.kit.id].lines:
+            needs[entry.item.id] += entry.count * kline.count
     return dict(needs)
 
 
@@ -195,20 +219,18 @@ def _no_duplicates(ids: list[int], list_name: str, kind: str, p: _Problems) -> N
 async def _resolve(
     session: AsyncSession, account_id: int, data: OrderCreate, p: _Problems
 ) -> _Resolved:
-    """Load every referenced row in a fixed number of queries, naming the unknown ones."""
+    """Read every referenced row in a fixed number of statements, naming the unknown ones."""
     r = _Resolved()
     await _resolve_recipient(session, account_id, data, r, p)
     item_ids = [line.item.id for line in data.order_items or []]
     if item_ids:
-        rows = await session.scalars(_ITEMS, {"ids": item_ids, "account_id": account_id})
-        r.items = {i.id: i for i in rows}
+        r.items = await new_rows.items(session, account_id, item_ids)
         for n, ident in enumerate(item_ids):
             if ident not in r.items:
                 p.add("unknown_item", f"item {ident} not found", f"orderItems[{n}].item.id")
     kit_ids = [line.kit.id for line in data.order_kits or []]
     if kit_ids:
-        rows_k = (await session.scalars(_KITS, {"ids": kit_ids, "account_id": account_id})).unique()
-        r.kits = {k.id: k for k in rows_k}
+        r.kits = await new_rows.kits(session, account_id, kit_ids)
         for n, ident in enumerate(kit_ids):
             if ident not in r.kits:
                 p.add("unknown_kit", f"kit {ident} not found", f"orderKits[{n}].kit.id")
@@ -219,23 +241,32 @@ async def _resolve_recipient(
     session: AsyncSession, account_id: int, data: OrderCreate, r: _Resolved, p: _Problems
 ) -> None:
     if data.patient is not None:
-        r.patient = await session.scalar(
-            _PATIENT, {"patient_id": data.patient.id, "account_id": account_id}
-        )
+        r.patient = await _one(session, new_rows.PATIENT, data.patient.id, account_id)
         if r.patient is None:
             p.add("unknown_patient", f"patient {data.patient.id} not found", "patient.id")
     if data.site is not None:
-        r.site = await session.scalar(_SITE, {"site_id": data.site.id, "account_id": account_id})
+        r.site = await _one(session, new_rows.SITE, data.site.id, account_id)
         if r.site is None:
             p.add("unknown_site", f"site {data.site.id} not found", "site.id")
 
 
+async def _one(
+    session: AsyncSession, statement: Any, ident: int, account_id: int
+) -> new_rows.Row | None:
+    rows = await driver.fetch(session, statement, {"id": ident, "account_id": account_id})
+    return rows[0] if rows else None
+
+
+_PATIENT_ARCHIVED = sql.PATIENT_COLUMNS.index("archived")
+_SITE_ACTIVE = sql.SITE_COLUMNS.index("active")
+
+
 def _check_rules(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
     """Business rules on the rows that resolved (unknown references are already named)."""
-    if r.patient is not None and r.patient.archived:
-        p.add("patient_archived", f"patient {r.patient.id} is archived", "patient.id")
-    if r.site is not None and not r.site.active:
-        p.add("site_inactive", f"site {r.site.id} is not active", "site.id")
+    if r.patient is not None and r.patient[_PATIENT_ARCHIVED]:
+        p.add("patient_archived", f"patient {r.patient[0]} is archived", "patient.id")
+    if r.site is not None and not r.site[_SITE_ACTIVE]:
+        p.add("site_inactive", f"site {r.site[0]} is not active", "site.id")
     for n, line in enumerate(data.order_items or []):
         item = r.items.get(line.item.id)
         if item is not None and not item.orderable:
@@ -257,7 +288,7 @@ def _check_kits(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
         where = f"orderKits[{n}]"
         if kit.archived:
             p.add("kit_archived", f"kit {kit.id} is archived", f"{where}.kit.id")
-        for entry in kit.kit_items:
+        for entry in kit.lines:
             if not entry.item.orderable:
                 p.add(
                     "item_not_orderable",
@@ -275,33 +306,3 @@ def _check_kits(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
                 p.add("no_returns_with_loaner_kit", "no_returns_with_loaner_kit", f"{where}.kit.id")
     for n in loaners[1:]:
         p.add("max_one_loaner_kit", "max_one_loaner_kit", f"orderKits[{n}].kit.id")
-
-
-def _build(account_id: int, data: OrderCreate, r: _Resolved, key_prefix: str | None) -> Order:
-    """The new order with every collection set, so it renders without a reload."""
-    return Order(
-        account_id=account_id,
-        patient=r.patient,
-        site=r.site,
-        current_status=lifecycle.INITIAL.value,
-        shipping_option=data.shipping_option,
-        email_label=data.email_label,
-        external_order_ids=list(data.external_order_ids or []),
-        order_items=[
-            OrderItem(position=n, item=r.items[line.item.id], count=line.count)
-            for n, line in enumerate(data.order_items or [])
-        ],
-        order_kits=[
-            OrderKit(position=n, kit=r.kits[line.kit.id], count=line.count)
-            for n, line in enumerate(data.order_kits or [])
-        ],
-        order_events=[OrderEvent(name=lifecycle.INITIAL.value)],
-        order_notes=[
-            OrderNote(note=note.note, created_by_key_prefix=key_prefix)
-            for note in data.order_notes or []
-        ],
-        tracking_numbers=[],
-        packed_kits=[],
-        order_devices=[],
-        returns=[],
-    )

@@ -1,18 +1,18 @@
-"""The rows an order view is assembled from, read from the database or taken from ORM objects.
+"""The rows an order view is assembled from, read from the database or laid out for a new order.
 
-``views`` reads them with ``view_statements``; ``from_loaded`` lays out an order already in
-memory (a new order, with every relationship its view needs loaded) the same way, so both
-render through the same code and neither reloads what it has.
+``views`` reads them with ``view_statements``; ``for_new_order`` lays out an order just placed
+the same way, from the rows placement read and the values it wrote, so both render through the
+same code and a new order is not read back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kitdesk.db.models import Device, Item, Kit, Order, Patient
 from kitdesk.domain.orders import view_statements as sql
+from kitdesk.domain.orders.new_rows import ItemRow, KitRow, NewOrder
 
 Row = Sequence[Any]
 
@@ -26,134 +26,75 @@ class ViewRows:
     parts: Sequence[Row] = field(default_factory=list)
 
 
-def _values(obj: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
-    if obj is None:
-        return (None,) * len(names)
-    # A loaded column's value sits in the instance's __dict__, where the ORM's attribute would
-    # read it from (at several times the cost); one that is not loaded goes through the ORM.
-    loaded = obj.__dict__
-    try:
-        return tuple([loaded[name] for name in names])
-    except KeyError:
-        return tuple(getattr(obj, name) for name in names)
+_NO_PATIENT = (None,) * (len(sql.PATIENT_COLUMNS) + len(sql.SUMMARY_COLUMNS))
+_NO_SITE = (None,) * len(sql.SITE_COLUMNS)
+_NO_DEVICE = (None,) * (sql.ITEM_WIDTH - sql.DEVICE)
 
 
-def _item(item: Item) -> tuple[Any, ...]:
-    return (*_values(item, sql.ITEM_COLUMNS), *_values(item.manufacturer, ("id", "name")))
+def _line(kind: int, owner: int, position: int, count: int, item: ItemRow) -> tuple[Any, ...]:
+    return (kind, owner, position, count, None, *item.row, *_NO_DEVICE)
 
 
-def _line(kind: int, owner: int, line: Any) -> tuple[Any, ...]:
-    padding = (None,) * (sql.ITEM_WIDTH - sql.DEVICE)
-    return (kind, owner, line.position, line.count, None, *_item(line.item), *padding)
+def _part(kind: int, owner: int, sort: int, *values: Any) -> tuple[Any, ...]:
+    # kind, owner, sort, position, then label, value, moment, ref, ref2, flag, flag2.
+    return (kind, owner, sort, 0, *values, *(None,) * (7 - len(values)))
 
 
-def _part(kind: int, owner: int, sort: int, *values: Any, position: int = 0) -> tuple[Any, ...]:
-    # label, value, moment, ref, ref2, flag, flag2; absent ones are None.
-    return (kind, owner, sort, position, *values, *(None,) * (7 - len(values)))
+def for_new_order(
+    order_id: int,
+    order: NewOrder,
+    *,
+    patient: Row | None,
+    site: Row | None,
+    items: Mapping[int, ItemRow],
+    kits: Mapping[int, KitRow],
+) -> ViewRows:
+    """The view rows of an order just written (no return leg, no devices, no tracking yet).
 
-
-def from_loaded(order: Order) -> ViewRows:
-    """The view rows of an order whose relationships are loaded (as ``place_order`` leaves it)."""
-    patient: Patient | None = order.patient
-    return ViewRows(
-        orders=[
-            (
-                *_values(order, sql.ORDER_COLUMNS),
-                *_values(patient, sql.PATIENT_COLUMNS),
-                *_values(patient.site if patient else None, sql.SUMMARY_COLUMNS),
-                *_values(order.site, sql.SITE_COLUMNS),
-            )
-        ],
-        items=_items(order),
-        parts=_parts(order),
-    )
-
-
-def _items(order: Order) -> list[tuple[Any, ...]]:
-    kits: dict[int, Kit] = {k.kit.id: k.kit for k in order.order_kits}
-    kits.update((k.kit.id, k.kit) for k in order.packed_kits)
-    legs = order.returns[:1]
-    return [
-        *(_line(sql.ORDERED_ITEM, order.id, line) for line in order.order_items),
-        *(_line(sql.KIT_LINE, kit.id, line) for kit in kits.values() for line in kit.kit_items),
-        *(_line(sql.RETURNED_ITEM, leg.id, line) for leg in legs for line in leg.items),
-        *(_device(order.id, od.packed_kit_id, od.device) for od in order.order_devices),
-    ]
-
-
-def _device(order_id: int, packed_kit_id: int | None, device: Device) -> tuple[Any, ...]:
-    return (
-        sql.ORDER_DEVICE,
+    ``patient`` is a ``new_rows.PATIENT`` row, ``site`` a ``new_rows.SITE`` row.
+    """
+    now = order.created_at
+    head = (
         order_id,
-        device.id,
-        None,
-        packed_kit_id,
-        *_item(device.item),
-        *_values(device, sql.DEVICE_COLUMNS),
-        *_values(device.current_patient, sql.DEVICE_PATIENT_COLUMNS),
-        *_values(device.site, sql.SUMMARY_COLUMNS),
+        order.account_id,
+        order.external_order_ids,
+        order.current_status,
+        order.shipping_option,
+        order.email_label,
+        now,
+        now,
     )
-
-
-def _kit(kit: Kit) -> tuple[Any, ...]:
-    # label, value, moment, ref, ref2 (set by the caller), flag, flag2.
-    return (kit.name, None, None, kit.id)
-
-
-def _parts(order: Order) -> list[tuple[Any, ...]]:
-    o = order.id
-    rows = [
-        *(_part(sql.EVENT, o, e.id, e.name, None, e.event_timestamp) for e in order.order_events),
-        *(_part(sql.NOTE, o, n.id, n.note, None, n.created_at) for n in order.order_notes),
-        *(_part(sql.TRACKING, o, t.id, t.carrier, t.value) for t in order.tracking_numbers),
-        *(
-            _part(sql.ORDERED_KIT, o, k.position, *_kit(k.kit), k.count, *_flags(k.kit))
-            for k in order.order_kits
-        ),
-        *(
-            _part(sql.PACKED_KIT, o, p.position, *_kit(p.kit), p.id, *_flags(p.kit))
-            for p in order.packed_kits
-        ),
-    ]
-    for od in order.order_devices:
-        d = od.device
-        rows += [_part(sql.DEVICE_IDENTIFIER, d.id, i.id, i.type, i.value) for i in d.identifiers]
-        rows += [
-            _part(
-                sql.DEVICE_EVENT,
-                d.id,
-                e.id,
-                e.type,
-                None,
-                e.event_timestamp,
-                e.order_id,
-                e.return_id,
-            )
-            for e in d.events
-        ]
-    leg = order.returns[0] if order.returns else None
-    if leg is not None:
-        rows.append(_part(sql.RETURN_LEG, o, leg.id))
-        rows += [
-            _part(
-                sql.RETURN_DEVICE,
-                o,
-                leg.id,
-                *(None,) * 3,
-                d.device_id,
-                d.packed_kit_id,
-                position=d.position,
-            )
-            for d in leg.devices
-        ]
-        rows += [
-            _part(
-                sql.RETURN_PACKED_KIT, o, leg.id, *(None,) * 3, k.packed_kit_id, position=k.position
-            )
-            for k in leg.packed_kits
-        ]
-    return rows
-
-
-def _flags(kit: Kit) -> tuple[bool, bool]:
-    return kit.archived, kit.loaner
+    ordered_kits = [(kits[kit_id], count) for kit_id, count in order.kit_lines]
+    return ViewRows(
+        orders=[(*head, *(patient or _NO_PATIENT), *(site or _NO_SITE))],
+        items=[
+            *(
+                _line(sql.ORDERED_ITEM, order_id, n, count, items[item_id])
+                for n, (item_id, count) in enumerate(order.item_lines)
+            ),
+            *(
+                _line(sql.KIT_LINE, kit.id, line.position, line.count, line.item)
+                for kit, _ in ordered_kits
+                for line in kit.lines
+            ),
+        ],
+        parts=[
+            _part(sql.EVENT, order_id, 0, order.current_status, None, now),
+            *(_part(sql.NOTE, order_id, n, note, None, now) for n, note in enumerate(order.notes)),
+            *(
+                _part(
+                    sql.ORDERED_KIT,
+                    order_id,
+                    n,
+                    kit.name,
+                    None,
+                    None,
+                    kit.id,
+                    count,
+                    kit.archived,
+                    kit.loaner,
+                )
+                for n, (kit, count) in enumerate(ordered_kits)
+            ),
+        ],
+    )

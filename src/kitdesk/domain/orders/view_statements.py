@@ -149,7 +149,7 @@ ORDERED_ITEM, KIT_LINE, RETURNED_ITEM, ORDER_DEVICE = range(4)
 ) = range(10)
 
 
-def _columns(table: Any, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
+def columns(table: Any, names: tuple[str, ...]) -> list[ColumnElement[Any]]:
     return [table.c[name] for name in names]
 
 
@@ -164,8 +164,8 @@ def _none(type_: Any = None) -> ColumnElement[Any]:
     return null() if type_ is None else cast(null(), type_)
 
 
-def _item_columns() -> list[ColumnElement[Any]]:
-    return [*_columns(items, ITEM_COLUMNS), manufacturers.c.id, manufacturers.c.name]
+def item_columns() -> list[ColumnElement[Any]]:
+    return [*columns(items, ITEM_COLUMNS), manufacturers.c.id, manufacturers.c.name]
 
 
 def _with_item(table: Any, column: Any) -> Any:
@@ -174,21 +174,21 @@ def _with_item(table: Any, column: Any) -> Any:
     )
 
 
-_patient_site = sites.alias("patient_site")
+patient_site = sites.alias("patient_site")
 _order_site = sites.alias("order_site")
 
 
 def _orders(in_ids: InIds) -> Any:
     return (
         select(
-            *_columns(orders, ORDER_COLUMNS),
-            *_columns(patients, PATIENT_COLUMNS),
-            *_columns(_patient_site, SUMMARY_COLUMNS),
-            *_columns(_order_site, SITE_COLUMNS),
+            *columns(orders, ORDER_COLUMNS),
+            *columns(patients, PATIENT_COLUMNS),
+            *columns(patient_site, SUMMARY_COLUMNS),
+            *columns(_order_site, SITE_COLUMNS),
         )
         .select_from(
             orders.outerjoin(patients, patients.c.id == orders.c.patient_id)
-            .outerjoin(_patient_site, _patient_site.c.id == patients.c.site_id)
+            .outerjoin(patient_site, patient_site.c.id == patients.c.site_id)
             .outerjoin(_order_site, _order_site.c.id == orders.c.site_id)
         )
         .where(in_ids(orders.c.id))
@@ -216,7 +216,7 @@ _NO_DEVICE = [_none()] * (ITEM_WIDTH - DEVICE)
 
 def _line(kind: int, table: Any, owner: Any) -> Any:
     return select(
-        _kind(kind), owner, table.c.position, table.c.count, _none(), *_item_columns(), *_NO_DEVICE
+        _kind(kind), owner, table.c.position, table.c.count, _none(), *item_columns(), *_NO_DEVICE
     ).select_from(_with_item(table, table.c.item_id))
 
 
@@ -235,10 +235,10 @@ def _items(in_ids: InIds) -> Any:
             order_devices.c.device_id.label("position"),
             _none(Integer),
             order_devices.c.packed_kit_id,
-            *_item_columns(),
-            *_columns(devices, DEVICE_COLUMNS),
-            *_columns(patients, DEVICE_PATIENT_COLUMNS),
-            *_columns(_device_site, SUMMARY_COLUMNS),
+            *item_columns(),
+            *columns(devices, DEVICE_COLUMNS),
+            *columns(patients, DEVICE_PATIENT_COLUMNS),
+            *columns(_device_site, SUMMARY_COLUMNS),
         )
         .select_from(
             _with_item(

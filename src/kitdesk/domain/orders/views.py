@@ -16,15 +16,14 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db import driver
-from kitdesk.db.models import Order
 from kitdesk.domain.orders import view_statements as sql
-from kitdesk.domain.orders.view_rows import ViewRows, from_loaded
+from kitdesk.domain.orders.view_rows import ViewRows
 from kitdesk.errors import not_found
 
 View = dict[str, Any]
 Row = Sequence[Any]
 
-__all__ = ["View", "assemble", "jsonable", "load_views", "loaded_view", "order_view"]
+__all__ = ["View", "assemble", "jsonable", "load_views", "order_view"]
 
 
 async def load_views(
@@ -46,11 +45,6 @@ async def order_view(session: AsyncSession, *, account_id: int | None, order_id:
     if view is None:
         raise not_found("order", order_id)
     return view
-
-
-def loaded_view(order: Order) -> View:
-    """The view of an order already in memory with every relationship loaded (a new order)."""
-    return assemble(from_loaded(order))[order.id]
 
 
 def jsonable(view: View) -> View:
