@@ -47,7 +47,8 @@ def post_script(request: Captured, new_order_id: int) -> str:
     for sql in _statements(request):
         if inserted:
             out.append(replace_number(sql, new_order_id, f"{NEW_ORDER_PREFIX}id"))
-        elif re.match(r"INSERT INTO orders\b", sql):
+        elif re.search(r"\bINSERT INTO orders\b", sql):
+            # The order's INSERT, alone or as the CTE of the statement writing all its rows.
             # PostgreSQL returns the new id (RETURNING); SQLite's driver reads it from the
             # cursor instead, so there the script asks for it.
             returning = "" if re.search(r"\bRETURNING\b", sql) else " RETURNING id"

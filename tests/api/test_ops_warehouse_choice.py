@@ -5,7 +5,7 @@ The demo warehouse (1) holds everything, so these tests close it and stock their
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
@@ -122,10 +122,10 @@ def test_an_order_larger_than_any_warehouse_is_refused(api: Api, demo_keys: Any)
 def _chosen_earlier(monkeypatch: pytest.MonkeyPatch, sites: list[int]) -> None:
     """Make placement start from ``sites``, as if they had held the goods a moment ago."""
 
-    async def stale(session: AsyncSession, *, needs: Mapping[int, int]) -> list[int]:
+    def stale(levels: Iterable[tuple[int, int, int]], *, needs: Mapping[int, int]) -> list[int]:
         return sites
 
-    monkeypatch.setattr(inventory, "warehouses_for", stale)
+    monkeypatch.setattr(inventory, "warehouses_from", stale)
 
 
 def _rows(api: Api) -> dict[str, int]:

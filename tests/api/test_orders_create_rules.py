@@ -95,6 +95,24 @@ def test_unknown_kit_is_rejected_naming_its_position(api: Api, key: str) -> None
     reject(api, key, body, "unknown_kit", "kit 777777 not found", ["orderKits[1].kit.id"])
 
 
+def test_unknown_references_of_every_kind_are_named_in_one_answer(api: Api, key: str) -> None:
+    # Read together by one statement: each unknown one is still named at its own position.
+    body = patient_order(
+        999999,
+        orderItems=items(1000, 424242, 1001),
+        orderKits=kits(1000, 1001, 777777, 1002, 1003),
+    )
+    fields = ["patient.id", "orderItems[1].item.id", "orderKits[2].kit.id"]
+    reject(api, key, body, "unknown_patient", "patient 999999 not found", fields)
+
+
+def test_a_site_order_with_an_unknown_site_and_known_goods_names_the_site(
+    api: Api, key: str
+) -> None:
+    body = site_order(999999, orderItems=items(1000), orderKits=kits(1000, 1001, 1002))
+    reject(api, key, body, "unknown_site", "site 999999 not found", ["site.id"])
+
+
 def test_non_orderable_item_ordered_directly_is_rejected_with_the_documented_message(
     api: Api, key: str
 ) -> None:

@@ -36,7 +36,8 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]  # parameter names, in $1, $2... order
     binds: tuple[Processor | None, ...]
-    results: tuple[Processor | None, ...] | None  # None: no column needs processing
+    # The columns whose values need processing, (index, processor); often a few of dozens.
+    results: tuple[tuple[int, Processor], ...]
     fixed: Mapping[str, Any]  # values the statement itself carries (``case(..., else_=0)``)
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
@@ -47,13 +48,15 @@ class _Compiled:
         return values
 
     def rows(self, records: Sequence[Any]) -> list[Row]:
-        if self.results is None:
+        if not self.results:
             return cast(list[Row], records)
-        processors = self.results
-        return [
-            tuple(v if p is None else p(v) for v, p in zip(record, processors, strict=True))
-            for record in records
-        ]
+        rows: list[Row] = []
+        for record in records:
+            values = list(record)
+            for i, process in self.results:
+                values[i] = process(values[i])
+            rows.append(tuple(values))
+        return rows
 
 
 _compiled: dict[tuple[int, tuple[str, ...]], _Compiled] = {}
@@ -83,7 +86,7 @@ def _compile(statement: ClauseElement, dialect: Dialect, params: Mapping[str, An
         sql=compiled.string,
         names=names,
         binds=tuple(cast(Processor | None, bind_processors.get(name)) for name in names),
-        results=results if any(p is not None for p in results) else None,
+        results=tuple((i, p) for i, p in enumerate(results) if p is not None),
         fixed={
             name: compiled.binds[name].effective_value
             for name in names
@@ -182,6 +185,14 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
     # one at the same address.
     sync_session.info[_CONNECTION] = (sync_session.get_transaction(), connection)
     return connection
+
+
+def is_postgresql(session: AsyncSession) -> bool:
+    """Whether the session's database is PostgreSQL (where statements here go by asyncpg)."""
+    bind = session.bind
+    if bind is None:
+        raise TypeError("the driver needs a session bound to one engine")
+    return bool(bind.dialect.name == "postgresql")
 
 
 async def fetch(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, inspect
+from sqlalchemy import Insert, Table, event, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -71,6 +71,17 @@ def record(
             same["action"] = action
         if changed is not None:
             same["changed_fields"] = sorted(set(same["changed_fields"] or ()) | set(changed))
+
+
+def entry(*, action: str, resource_type: str, resource_id: int | None = None) -> dict[str, Any]:
+    """An audit entry's row, for a caller that writes it itself in its own statement (a new
+    order's entry goes in with the order, the order's new id as its ``resource_id``)."""
+    return _row(action=action, resource_type=resource_type, resource_id=resource_id)
+
+
+def write_entry_statement() -> Insert:
+    """The INSERT ``write_pending`` uses, for callers writing an ``entry`` row themselves."""
+    return _INSERT
 
 
 def _is_read(action: str) -> bool:

@@ -7,18 +7,20 @@ locked first, in item-id order, and the table's CHECK constraints back that up.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     BindParameter,
+    ColumnElement,
     Integer,
     Select,
     Table,
     Update,
     bindparam,
     case,
+    func,
     select,
     update,
 )
@@ -264,20 +266,6 @@ def _item_params(items: Sequence[int]) -> dict[str, Any]:
 
 
 @functools.cache
-def _available_statement(size: int) -> Select[Any]:
-    """Every active warehouse's available units of these items."""
-    return (
-        select(
-            _STOCK.c.fulfillment_site_id,
-            _STOCK.c.item_id,
-            (_STOCK.c.on_hand - _STOCK.c.reserved).label("available"),
-        )
-        .join(FulfillmentSite, FulfillmentSite.id == _STOCK.c.fulfillment_site_id)
-        .where(FulfillmentSite.active.is_(True), _STOCK.c.item_id.in_(_item_ids(size)))
-    )
-
-
-@functools.cache
 def _lock_statement(size: int) -> Select[Any]:
     """One warehouse's stock rows for these items, locked in item order."""
     return (
@@ -291,13 +279,20 @@ def _lock_statement(size: int) -> Select[Any]:
     )
 
 
-async def warehouses_for(session: AsyncSession, *, needs: Mapping[int, int]) -> list[int]:
-    """Active warehouses that hold enough of every needed item right now, in warehouse order.
+def warehouses_from(
+    levels: Iterable[tuple[int, int, int]], *, needs: Mapping[int, int]
+) -> list[int]:
+    """Active warehouses that hold enough of every needed item, in warehouse order.
 
-    Nothing is locked: this is the choice a new order starts from, checked again under lock by
+    ``levels`` are unlocked (warehouse id, item id, available units) rows of the active
+    warehouses: this is the choice a new order starts from, checked again under lock by
     ``reserve``. Raises ``insufficient_inventory`` when no warehouse can serve the order.
     """
-    candidates = await _candidate_sites(session, needs)
+    covered: dict[int, int] = {}
+    for site_id, item_id, available in levels:
+        if item_id in needs and available >= needs[item_id]:
+            covered[site_id] = covered.get(site_id, 0) + 1
+    candidates = sorted(site_id for site_id, count in covered.items() if count == len(needs))
     if not candidates:
         raise Invalid(code=INSUFFICIENT, message=INSUFFICIENT)
     return candidates
@@ -318,21 +313,18 @@ async def reserve(
     raise Invalid(code=INSUFFICIENT, message=INSUFFICIENT)
 
 
-async def _candidate_sites(session: AsyncSession, needs: Mapping[int, int]) -> list[int]:
-    """Active warehouses that hold enough of every item right now, in warehouse order."""
-    items = sorted(needs)
-    rows = await driver.fetch(session, _available_statement(len(items)), _item_params(items))
-    covered: dict[int, int] = {}
-    for site_id, item_id, available in rows:
-        if available >= needs[item_id]:
-            covered[site_id] = covered.get(site_id, 0) + 1
-    return sorted(site_id for site_id, count in covered.items() if count == len(needs))
-
-
 async def _reserve_at(session: AsyncSession, site_id: int, needs: Mapping[int, int]) -> bool:
     """Lock the warehouse's rows for these items (in item order), check, then reserve."""
     items = sorted(needs)
-    params = {"site_id": site_id, **_item_params(items)}
+    params: dict[str, Any] = {"site_id": site_id, **_item_params(items)}
+    if driver.is_postgresql(session):
+        # One statement locks, checks and reserves: the rows stay locked from here to the
+        # commit only, with no round trip in between.
+        for n, item_id in enumerate(items):
+            params[f"units_{n}"] = needs[item_id]
+        params["now"] = utcnow()
+        reserved = await driver.fetch(session, _lock_check_reserve_statement(len(items)), params)
+        return len(reserved) == len(items)
     rows = await driver.fetch(session, _lock_statement(len(items)), params)
     available = {item_id: on_hand - reserved for item_id, on_hand, reserved in rows}
     if any(available.get(i, 0) < needs[i] for i in items):
@@ -344,16 +336,57 @@ async def _reserve_at(session: AsyncSession, site_id: int, needs: Mapping[int, i
     return True
 
 
-@functools.cache
-def _reserve_statement(size: int) -> Update:
-    """Add each item's units to ``reserved`` in one UPDATE (one statement per order size)."""
-    units = case(
+def _units(size: int) -> ColumnElement[int]:
+    # Each item's units (``units_n`` for ``item_n``).
+    return case(
         *(
             (_STOCK.c.item_id == bindparam(f"item_{n}"), bindparam(f"units_{n}", type_=Integer))
             for n in range(size)
         ),
         else_=0,
     )
+
+
+@functools.cache
+def _lock_check_reserve_statement(size: int) -> Update:
+    """PostgreSQL: reserve every item's units at one warehouse, or none when one falls short.
+
+    The CTE locks the rows in item order (its ORDER BY sits under the row locks) and reads
+    their latest committed values; the UPDATE adds the units only when every item is there
+    with enough available, and returns the rows it changed.
+    """
+    locked = (
+        select(
+            _STOCK.c.item_id,
+            (_STOCK.c.on_hand - _STOCK.c.reserved >= _units(size)).label("enough"),
+        )
+        .where(
+            _STOCK.c.fulfillment_site_id == bindparam("site_id"),
+            _STOCK.c.item_id.in_(_item_ids(size)),
+        )
+        .order_by(_STOCK.c.item_id)
+        .with_for_update()
+        .cte("locked")
+    )
+    all_there = (
+        select(func.count() == size).select_from(locked).where(locked.c.enough).scalar_subquery()
+    )
+    return (
+        update(_STOCK)
+        .where(
+            _STOCK.c.fulfillment_site_id == bindparam("site_id"),
+            _STOCK.c.item_id.in_(_item_ids(size)),
+            all_there,
+        )
+        .values(reserved=_STOCK.c.reserved + _units(size), updated_at=bindparam("now"))
+        .returning(_STOCK.c.item_id)
+    )
+
+
+@functools.cache
+def _reserve_statement(size: int) -> Update:
+    """Add each item's units to ``reserved`` in one UPDATE (one statement per order size)."""
+    units = _units(size)
     return (
         update(_STOCK)
         .where(

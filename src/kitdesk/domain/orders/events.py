@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,9 +26,11 @@ async def publish_order_status(
     order_id: int,
     status: str,
     view: views.View | None = None,
+    subscribers: Sequence[tuple[str, int]] | None = None,
 ) -> None:
     """Queue the events of an order's status ``status``; ``view`` is the order's current view
-    when the caller has it (else it is read, and only if someone subscribes to it)."""
+    when the caller has it (else it is read, and only if someone subscribes to it), and
+    ``subscribers`` the account's subscriptions when the caller read them (see ``publish``)."""
 
     async def short() -> dict[str, Any]:
         return {"orderId": order_id, "orderEventType": status}
@@ -43,4 +46,5 @@ async def publish_order_status(
         account_id=account_id,
         resource_key=f"order:{order_id}",
         payloads={"order.status": short, "order.statusFull": full},
+        subscribers=subscribers,
     )

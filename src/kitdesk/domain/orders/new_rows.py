@@ -1,10 +1,10 @@
 """A new order's rows: what it refers to, read in the order view's layout, and its INSERTs.
 
-Placement reads the recipient, the items and the kits with the constant statements below (one
-set per number of ids, as plain parameters, so the driver sends them as prepared statements and
-PostgreSQL keeps one plan for each) and writes the order with one INSERT per table. The rows
-read keep the column layout of ``view_statements`` so that ``view_rows.for_new_order`` lays out
-the new order's view from them without reading it back.
+Placement reads everything an order refers to with one statement (``references``): the patient
+or site, the items, the kits with their lines, and the stock levels of every item involved at
+the active warehouses. The rows keep the column layout of ``view_statements`` so that
+``view_rows.for_new_order`` lays out the new order's view from them without reading it back. The
+order is then written with one statement on PostgreSQL (``write``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import (
     CTE,
     BigInteger,
     BindParameter,
+    ColumnElement,
     Insert,
     Integer,
     Select,
@@ -26,41 +27,35 @@ from sqlalchemy import (
     Text,
     Update,
     bindparam,
+    cast,
     func,
     insert,
+    literal_column,
+    null,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db import driver
+from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.orders import view_statements as sql
 
 Row = Sequence[Any]
 
 _tables = sql.orders.metadata.tables
 _catalog = _tables["catalog_entries"]
+_stock = _tables["stock_levels"]
+_warehouses = _tables["fulfillment_sites"]
+_subscriptions = _tables["webhook_subscriptions"]
+_audit = _tables["audit_entries"]
 
 
 def _id(name: str) -> BindParameter[int]:
     return bindparam(name, type_=BigInteger)
 
-
-# The recipient, by id and account: PATIENT_COLUMNS then its site's SUMMARY_COLUMNS; SITE_COLUMNS.
-PATIENT: Select[Any] = (
-    select(
-        *sql.columns(sql.patients, sql.PATIENT_COLUMNS),
-        *sql.columns(sql.patient_site, sql.SUMMARY_COLUMNS),
-    )
-    .select_from(
-        sql.patients.outerjoin(sql.patient_site, sql.patient_site.c.id == sql.patients.c.site_id)
-    )
-    .where(sql.patients.c.id == _id("id"), sql.patients.c.account_id == _id("account_id"))
-)
-SITE: Select[Any] = select(*sql.columns(sql.sites, sql.SITE_COLUMNS)).where(
-    sql.sites.c.id == _id("id"), sql.sites.c.account_id == _id("account_id")
-)
 
 _ORDERABLE = sql.ITEM_COLUMNS.index("orderable")
 
@@ -99,75 +94,168 @@ class KitRow:
     lines: list[KitLine] = field(default_factory=list)
 
 
-def _ids(size: int) -> list[BindParameter[int]]:
-    return [_id(f"id_{n}") for n in range(size)]
+@dataclass
+class References:
+    """What a new order refers to; unknown (or other accounts') references are absent."""
+
+    patient: Row | None = None  # PATIENT_COLUMNS, then its site's SUMMARY_COLUMNS
+    site: Row | None = None  # SITE_COLUMNS
+    items: dict[int, ItemRow] = field(default_factory=dict)
+    kits: dict[int, KitRow] = field(default_factory=dict)
+    # (warehouse id, item id, available units) at active warehouses, for the order's items and
+    # its kits' items.
+    stock: list[tuple[int, int, int]] = field(default_factory=list)
+    # The account's live webhook subscriptions, (event type, subscription id), for ``publish``.
+    subscribers: list[tuple[str, int]] = field(default_factory=list)
 
 
-def _id_params(ids: Sequence[int]) -> dict[str, Any]:
-    return {f"id_{n}": ident for n, ident in enumerate(ids)}
+# The references statement is a UNION ALL whose rows each fill one group of columns (kit lines
+# fill two: the kit and the line's item) and leave the other groups NULL. Each group has its own
+# column range, so every column keeps one type down the union.
+_GROUPS: list[list[ColumnElement[Any]]] = [
+    [
+        *sql.columns(sql.patients, sql.PATIENT_COLUMNS),
+        *sql.columns(sql.patient_site, sql.SUMMARY_COLUMNS),
+    ],
+    sql.columns(sql.sites, sql.SITE_COLUMNS),
+    [*sql.columns(sql.kits, sql.KIT_COLUMNS), sql.kit_items.c.position, sql.kit_items.c.count],
+    sql.item_columns(),
+    [
+        _stock.c.fulfillment_site_id,
+        _stock.c.item_id,
+        (_stock.c.on_hand - _stock.c.reserved).label("available"),
+    ],
+    [_subscriptions.c.type, _subscriptions.c.id],
+]
+_PATIENT, _SITE, _KIT, _ITEM, _STOCK, _SUBSCRIBER = range(len(_GROUPS))
+_START = [1 + sum(len(g) for g in _GROUPS[:n]) for n in range(len(_GROUPS))]
+
+
+def _group(row: Row, group: int) -> tuple[Any, ...]:
+    start = _START[group]
+    return tuple(row[start : start + len(_GROUPS[group])])
+
+
+def _branch(kind: int, *filled: int) -> Select[Any]:
+    """A SELECT of the union filling ``filled`` groups, typed NULLs elsewhere."""
+    return select(
+        literal_column(str(kind), Integer).label("kind"),
+        *(
+            column if n in filled else cast(null(), column.type)
+            for n, group in enumerate(_GROUPS)
+            for column in group
+        ),
+    )
+
+
+def _bucket(count: int) -> int:
+    # Id lists are padded with NULLs to a power of two: a bounded set of statements (a few
+    # dozen) serves any order, each sent as a prepared statement PostgreSQL keeps a plan for.
+    size = 1
+    while size < count:
+        size *= 2
+    return size
+
+
+def _in(column: Any, prefix: str, size: int) -> ColumnElement[bool]:
+    result: ColumnElement[bool] = column.in_([_id(f"{prefix}_{n}") for n in range(size)])
+    return result
 
 
 @functools.cache
-def _items_statement(size: int) -> Select[Any]:
-    """These items, when they are in the account's catalog."""
-    in_catalog = (_catalog.c.item_id == sql.items.c.id) & (
-        _catalog.c.account_id == _id("account_id")
-    )
-    return (
-        select(*sql.item_columns())
+def _references_statement(item_slots: int, kit_slots: int) -> Any:
+    kits, lines, items = sql.kits, sql.kit_items, sql.items
+    account = _id("account_id")
+    kit_items_wanted = select(lines.c.item_id).where(_in(lines.c.kit_id, "kit", kit_slots))
+    return union_all(
+        _branch(_PATIENT, _PATIENT)
         .select_from(
-            sql.items.join(_catalog, in_catalog).outerjoin(
-                sql.manufacturers, sql.manufacturers.c.id == sql.items.c.manufacturer_id
+            sql.patients.outerjoin(
+                sql.patient_site, sql.patient_site.c.id == sql.patients.c.site_id
             )
         )
-        .where(sql.items.c.id.in_(_ids(size)))
-    )
-
-
-@functools.cache
-def _kits_statement(size: int) -> Select[Any]:
-    """These kits (the account's own or shared), one row per line with the line's item."""
-    kits, lines, items = sql.kits, sql.kit_items, sql.items
-    return (
-        select(
-            *sql.columns(kits, sql.KIT_COLUMNS),
-            lines.c.position,
-            lines.c.count,
-            *sql.item_columns(),
+        .where(sql.patients.c.id == _id("patient_id"), sql.patients.c.account_id == account),
+        _branch(_SITE, _SITE).where(
+            sql.sites.c.id == _id("site_id"), sql.sites.c.account_id == account
+        ),
+        # The account's catalog items among those ordered.
+        _branch(_ITEM, _ITEM)
+        .select_from(
+            items.join(
+                _catalog, (_catalog.c.item_id == items.c.id) & (_catalog.c.account_id == account)
+            ).outerjoin(sql.manufacturers, sql.manufacturers.c.id == items.c.manufacturer_id)
         )
+        .where(_in(items.c.id, "item", item_slots)),
+        # The kits (the account's own or shared), one row per line with its item; a kit without
+        # lines has one row with NULL line and item.
+        _branch(_KIT, _KIT, _ITEM)
         .select_from(
             kits.outerjoin(lines, lines.c.kit_id == kits.c.id)
             .outerjoin(items, items.c.id == lines.c.item_id)
             .outerjoin(sql.manufacturers, sql.manufacturers.c.id == items.c.manufacturer_id)
         )
         .where(
-            kits.c.id.in_(_ids(size)),
-            (kits.c.account_id == _id("account_id")) | kits.c.account_id.is_(None),
-        )
-        .order_by(kits.c.id, lines.c.position)
+            _in(kits.c.id, "kit", kit_slots),
+            (kits.c.account_id == account) | kits.c.account_id.is_(None),
+        ),
+        # Unlocked stock levels at the active warehouses: the choice a new order starts from.
+        _branch(_STOCK, _STOCK)
+        .select_from(_stock.join(_warehouses, _warehouses.c.id == _stock.c.fulfillment_site_id))
+        .where(
+            _warehouses.c.active.is_(True),
+            _in(_stock.c.item_id, "item", item_slots) | _stock.c.item_id.in_(kit_items_wanted),
+        ),
+        # Who will hear of the new order (read here to spare a round trip later).
+        _branch(_SUBSCRIBER, _SUBSCRIBER).where(
+            _subscriptions.c.account_id == account, _subscriptions.c.deleted_at.is_(None)
+        ),
     )
 
 
-async def items(session: AsyncSession, account_id: int, ids: Sequence[int]) -> dict[int, ItemRow]:
-    """The account's catalog items among ``ids``, by id (unknown ones are absent)."""
-    params = {"account_id": account_id, **_id_params(ids)}
-    rows = await driver.fetch(session, _items_statement(len(ids)), params)
-    found = [ItemRow(tuple(r)) for r in rows]
-    return {item.id: item for item in found}
-
-
-async def kits(session: AsyncSession, account_id: int, ids: Sequence[int]) -> dict[int, KitRow]:
-    """The kits among ``ids`` the account may order, with their lines, by id."""
-    params = {"account_id": account_id, **_id_params(ids)}
-    rows = await driver.fetch(session, _kits_statement(len(ids)), params)
-    found: dict[int, KitRow] = {}
-    width = len(sql.KIT_COLUMNS)
-    for r in rows:
-        kit = found.get(r[0])
-        if kit is None:
-            kit = found[r[0]] = KitRow(r[0], r[1], r[2], r[3])
-        if r[width] is not None:  # a kit without lines has one row of NULLs for them
-            kit.lines.append(KitLine(r[width], r[width + 1], ItemRow(tuple(r[width + 2 :]))))
+async def references(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    patient_id: int | None,
+    site_id: int | None,
+    item_ids: Sequence[int],
+    kit_ids: Sequence[int],
+) -> References:
+    """Everything a new order refers to, in one statement."""
+    item_slots, kit_slots = _bucket(len(item_ids)), _bucket(len(kit_ids))
+    params: dict[str, Any] = {
+        "account_id": account_id,
+        "patient_id": patient_id,
+        "site_id": site_id,
+    }
+    for prefix, ids, slots in (("item", item_ids, item_slots), ("kit", kit_ids, kit_slots)):
+        padded = [*ids, *(None,) * (slots - len(ids))]
+        params.update((f"{prefix}_{n}", ident) for n, ident in enumerate(padded))
+    rows = await driver.fetch(session, _references_statement(item_slots, kit_slots), params)
+    found = References()
+    for row in rows:
+        kind = row[0]
+        if kind == _PATIENT:
+            found.patient = _group(row, _PATIENT)
+        elif kind == _SITE:
+            found.site = _group(row, _SITE)
+        elif kind == _ITEM:
+            item = ItemRow(_group(row, _ITEM))
+            found.items[item.id] = item
+        elif kind == _KIT:
+            ident, name, archived, loaner, position, count = _group(row, _KIT)
+            kit = found.kits.get(ident)
+            if kit is None:
+                kit = found.kits[ident] = KitRow(ident, name, archived, loaner)
+            if position is not None:
+                kit.lines.append(KitLine(position, count, ItemRow(_group(row, _ITEM))))
+        elif kind == _STOCK:
+            found.stock.append(_group(row, _STOCK))
+        else:
+            found.subscribers.append(_group(row, _SUBSCRIBER))
+    for kit in found.kits.values():
+        kit.lines.sort(key=lambda line: line.position)
+    found.subscribers.sort(key=lambda subscriber: subscriber[1])
     return found
 
 
@@ -239,8 +327,27 @@ _unique_ids = (
     select(_tables["accounts"].c.unique_external_order_ids)
     .where(_tables["accounts"].c.id == bindparam("account_id"))
     .scalar_subquery()
+    .label("unique_external_ids")
+)
+# The audit entry of the order's creation, naming the new id.
+_AUDIT_COLUMNS = [c.key for c in _audit.c if c.key != "id"]
+_new_audit_entry = (
+    insert(_audit)
+    .from_select(
+        _AUDIT_COLUMNS,
+        select(
+            *(
+                _new_order.c.id
+                if name == "resource_id"
+                else bindparam(f"audit_{name}", type_=_audit.c[name].type)
+                for name in _AUDIT_COLUMNS
+            )
+        ).select_from(_new_order),
+    )
+    .cte("audit_entry")
 )
 _WRITE_ON_POSTGRESQL: Select[Any] = select(_new_order.c.id, _unique_ids).add_cte(
+    _new_audit_entry,
     _rows_of_new_order(
         "order_reservations", "reservation", {"item_id": BigInteger, "quantity": Integer}
     ),
@@ -311,11 +418,14 @@ def _order_values(order: NewOrder) -> dict[str, Any]:
     }
 
 
-async def write(session: AsyncSession, order: NewOrder) -> Written:
-    """Write the order and its rows: one statement on PostgreSQL, one per table elsewhere."""
-    connection = await session.connection()
-    if connection.dialect.name != "postgresql":
-        return Written(await _write_per_table(session, order), None)
+async def write(session: AsyncSession, order: NewOrder, audit_entry: dict[str, Any]) -> Written:
+    """Write the order, its rows and the audit entry of its creation (``audit.entry``, whose
+    ``resource_id`` becomes the new id): one statement on PostgreSQL, one per table elsewhere."""
+    if not driver.is_postgresql(session):
+        order_id = await _write_per_table(session, order)
+        entry = {**audit_entry, "resource_id": order_id}
+        await driver.execute_many(session, audit.write_entry_statement(), [entry])
+        return Written(order_id, None)
     ids = order.external_order_ids
     params = {
         **_order_values(order),
@@ -332,6 +442,7 @@ async def write(session: AsyncSession, order: NewOrder) -> Written:
         "note_author": order.note_author,
         "external_id_position": list(range(len(ids))),
         "external_id_value": ids,
+        **{f"audit_{name}": audit_entry[name] for name in _AUDIT_COLUMNS if name != "resource_id"},
     }
     (order_id, unique), *_ = await driver.fetch(session, _WRITE_ON_POSTGRESQL, params)
     return Written(order_id, unique)

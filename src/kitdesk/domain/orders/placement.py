@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from kitdesk.db import driver
 from kitdesk.db.base import utcnow
 from kitdesk.db.models import Patient, Site
 from kitdesk.domain.audit import recorder as audit
@@ -61,14 +59,6 @@ class _Problems:
             raise Invalid(code=code, message=message, errors=self.errors)
 
 
-@dataclass
-class _Resolved:
-    patient: new_rows.Row | None = None  # PATIENT_COLUMNS, then its site's SUMMARY_COLUMNS
-    site: new_rows.Row | None = None  # SITE_COLUMNS
-    items: dict[int, new_rows.ItemRow] = field(default_factory=dict)
-    kits: dict[int, new_rows.KitRow] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class PlacedOrder:
     """A new order: its id, status and warehouse, and its view (the API's answer)."""
@@ -92,7 +82,7 @@ async def place_order(
     problems.raise_if_any()
     needs = units_needed(data, resolved)
     # When no warehouse holds the goods, the order is refused before anything is written.
-    candidates = await inventory.warehouses_for(session, needs=needs) if needs else []
+    candidates = inventory.warehouses_from(resolved.stock, needs=needs) if needs else []
     two_way = _has_returns(data)
     now = utcnow()
     order = new_rows.NewOrder(
@@ -112,7 +102,8 @@ async def place_order(
         note_author=key_prefix,
         reservations=sorted(needs.items()),
     )
-    written = await new_rows.write(session, order)
+    entry = audit.entry(action="order.create", resource_type="order")
+    written = await new_rows.write(session, order, entry)
     order_id = written.order_id
     await external_ids.claim_for_order(
         session,
@@ -135,17 +126,24 @@ async def place_order(
                 kits=resolved.kits,
             )
         )[order_id]
-    audit.record(session, action="order.create", resource_type="order", resource_id=order_id)
     await publish_order_status(
-        session, account_id=account_id, order_id=order_id, status=order.current_status, view=view
+        session,
+        account_id=account_id,
+        order_id=order_id,
+        status=order.current_status,
+        view=view,
+        subscribers=resolved.subscribers,
     )
+    # Audit entries recorded meanwhile (a two-way order's return) are written now rather than
+    # at the commit: nothing is left to send between the reservation and the commit.
+    await audit.write_pending(session)
     site_id = order.fulfillment_site_id
     if needs:
         # The reservation comes last, just before the commit: every order for the same goods
-        # waits on these stock rows' locks, so they are held for two statements and the commit,
-        # not for the whole placement. A warehouse emptied meanwhile is passed over for the next
-        # one; when none is left the request fails and its transaction (everything above) is
-        # rolled back, so a refused order still writes nothing.
+        # waits on these stock rows' locks, so they are held for one statement (two on SQLite)
+        # and the commit, not for the whole placement. A warehouse emptied meanwhile is passed
+        # over for the next one; when none is left the request fails and its transaction
+        # (everything above) is rolled back, so a refused order still writes nothing.
         site_id = await inventory.reserve(session, needs=needs, candidates=candidates)
         if site_id != order.fulfillment_site_id:
             await new_rows.move_to_warehouse(session, order_id, site_id, at=now)
@@ -153,7 +151,7 @@ async def place_order(
 
 
 async def _open_return_leg(
-    session: AsyncSession, account_id: int, order_id: int, data: OrderCreate, r: _Resolved
+    session: AsyncSession, account_id: int, order_id: int, data: OrderCreate, r: new_rows.References
 ) -> None:
     # The return service works on ORM objects: the recipient is loaded as one here (a two-way
     # order only).
@@ -177,7 +175,7 @@ async def _open_return_leg(
     )
 
 
-def units_needed(data: OrderCreate, r: _Resolved) -> dict[int, int]:
+def units_needed(data: OrderCreate, r: new_rows.References) -> dict[int, int]:
     """Units of each item the order ships: its items, plus its kits expanded to their items."""
     needs: Counter[int] = Counter()
     for line in data.order_items or []:
@@ -218,50 +216,36 @@ def _no_duplicates(ids: list[int], list_name: str, kind: str, p: _Problems) -> N
 
 async def _resolve(
     session: AsyncSession, account_id: int, data: OrderCreate, p: _Problems
-) -> _Resolved:
-    """Read every referenced row in a fixed number of statements, naming the unknown ones."""
-    r = _Resolved()
-    await _resolve_recipient(session, account_id, data, r, p)
+) -> new_rows.References:
+    """Read every referenced row in one statement, naming the unknown ones."""
     item_ids = [line.item.id for line in data.order_items or []]
-    if item_ids:
-        r.items = await new_rows.items(session, account_id, item_ids)
-        for n, ident in enumerate(item_ids):
-            if ident not in r.items:
-                p.add("unknown_item", f"item {ident} not found", f"orderItems[{n}].item.id")
     kit_ids = [line.kit.id for line in data.order_kits or []]
-    if kit_ids:
-        r.kits = await new_rows.kits(session, account_id, kit_ids)
-        for n, ident in enumerate(kit_ids):
-            if ident not in r.kits:
-                p.add("unknown_kit", f"kit {ident} not found", f"orderKits[{n}].kit.id")
+    r = await new_rows.references(
+        session,
+        account_id=account_id,
+        patient_id=None if data.patient is None else data.patient.id,
+        site_id=None if data.site is None else data.site.id,
+        item_ids=item_ids,
+        kit_ids=kit_ids,
+    )
+    if data.patient is not None and r.patient is None:
+        p.add("unknown_patient", f"patient {data.patient.id} not found", "patient.id")
+    if data.site is not None and r.site is None:
+        p.add("unknown_site", f"site {data.site.id} not found", "site.id")
+    for n, ident in enumerate(item_ids):
+        if ident not in r.items:
+            p.add("unknown_item", f"item {ident} not found", f"orderItems[{n}].item.id")
+    for n, ident in enumerate(kit_ids):
+        if ident not in r.kits:
+            p.add("unknown_kit", f"kit {ident} not found", f"orderKits[{n}].kit.id")
     return r
-
-
-async def _resolve_recipient(
-    session: AsyncSession, account_id: int, data: OrderCreate, r: _Resolved, p: _Problems
-) -> None:
-    if data.patient is not None:
-        r.patient = await _one(session, new_rows.PATIENT, data.patient.id, account_id)
-        if r.patient is None:
-            p.add("unknown_patient", f"patient {data.patient.id} not found", "patient.id")
-    if data.site is not None:
-        r.site = await _one(session, new_rows.SITE, data.site.id, account_id)
-        if r.site is None:
-            p.add("unknown_site", f"site {data.site.id} not found", "site.id")
-
-
-async def _one(
-    session: AsyncSession, statement: Any, ident: int, account_id: int
-) -> new_rows.Row | None:
-    rows = await driver.fetch(session, statement, {"id": ident, "account_id": account_id})
-    return rows[0] if rows else None
 
 
 _PATIENT_ARCHIVED = sql.PATIENT_COLUMNS.index("archived")
 _SITE_ACTIVE = sql.SITE_COLUMNS.index("active")
 
 
-def _check_rules(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
+def _check_rules(data: OrderCreate, r: new_rows.References, p: _Problems) -> None:
     """Business rules on the rows that resolved (unknown references are already named)."""
     if r.patient is not None and r.patient[_PATIENT_ARCHIVED]:
         p.add("patient_archived", f"patient {r.patient[0]} is archived", "patient.id")
@@ -279,7 +263,7 @@ def _check_rules(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
     _check_kits(data, r, p)
 
 
-def _check_kits(data: OrderCreate, r: _Resolved, p: _Problems) -> None:
+def _check_kits(data: OrderCreate, r: new_rows.References, p: _Problems) -> None:
     loaners: list[int] = []
     for n, kline in enumerate(data.order_kits or []):
         kit = r.kits.get(kline.kit.id)

@@ -7,7 +7,7 @@ someone will receive. Events are queued in the caller's transaction (see ``outbo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -38,22 +38,29 @@ async def publish(
     account_id: int,
     resource_key: str,
     payloads: Mapping[str, PayloadFactory],
+    subscribers: Sequence[tuple[str, int]] | None = None,
 ) -> None:
-    """Queue one event per subscribed type in ``payloads`` (type -> payload factory)."""
+    """Queue one event per subscribed type in ``payloads`` (type -> payload factory).
+
+    ``subscribers`` are the account's live subscriptions, (type, id) in id order, when the
+    caller has read them in the same transaction (else they are read here).
+    """
     unknown = set(payloads) - set(EVENT_TYPES)
     if unknown:
         raise ValueError(f"Kitdesk does not emit webhook events of types {sorted(unknown)}")
-    rows = await driver.fetch(session, _SUBSCRIBERS, {"account_id": account_id})
+    rows: Sequence[Sequence[Any]] | None = subscribers
+    if rows is None:
+        rows = await driver.fetch(session, _SUBSCRIBERS, {"account_id": account_id})
     if not rows:
         return
     for type_ in payloads:  # in the caller's order, so order.status precedes statusFull
-        subscribers = [ident for kind, ident in rows if kind == type_]
-        if not subscribers:
+        targets: list[int] = [ident for kind, ident in rows if kind == type_]
+        if not targets:
             continue
         payload = await payloads[type_]()
         event = await add_event(
             session, account_id=account_id, type=type_, resource_key=resource_key, payload=payload
         )
-        for subscription_id in subscribers:
+        for subscription_id in targets:
             queue_delivery(session, event=event, subscription_id=subscription_id)
     await session.flush()
