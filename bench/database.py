@@ -72,7 +72,10 @@ class BenchDatabase:
         return asyncio.run(self._admin("SHOW server_version", fetch=True)) or "unknown"
 
     async def _admin(self, sql: str, *, fetch: bool = False) -> str | None:
-        conn = await asyncpg.connect(self.server_url)
+        # asyncpg takes a plain postgresql:// URL; SQLAlchemy's form names the driver too.
+        scheme, netloc, path, query, fragment = self._parts
+        plain = urlunsplit((scheme.split("+")[0], netloc, path, query, fragment))
+        conn = await asyncpg.connect(plain)
         try:
             if fetch:
                 value = await conn.fetchval(sql)
