@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import exc
+from sqlalchemy import ARRAY, exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import ClauseElement, Insert
@@ -77,7 +77,6 @@ def _compile(statement: ClauseElement, dialect: Dialect, params: Mapping[str, An
         # must give that column's value itself.
         raise TypeError("statements relying on Python-side column defaults go through SQLAlchemy")
     names = tuple(compiled.positiontup or ())
-    bind_processors = compiled._bind_processors
     results = tuple(
         column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns
     )
@@ -85,7 +84,7 @@ def _compile(statement: ClauseElement, dialect: Dialect, params: Mapping[str, An
         statement=statement,
         sql=compiled.string,
         names=names,
-        binds=tuple(cast(Processor | None, bind_processors.get(name)) for name in names),
+        binds=tuple(_bind_processor(compiled, name, dialect) for name in names),
         results=tuple((i, p) for i, p in enumerate(results) if p is not None),
         fixed={
             name: compiled.binds[name].effective_value
@@ -95,6 +94,16 @@ def _compile(statement: ClauseElement, dialect: Dialect, params: Mapping[str, An
     )
     _compiled[(id(statement), keys)] = made
     return made
+
+
+def _bind_processor(compiled: SQLCompiler, name: str, dialect: Dialect) -> Processor | None:
+    bind_type = compiled.binds[name].type
+    if isinstance(bind_type, ARRAY) and bind_type.dimensions in (None, 1):
+        item = bind_type.item_type.dialect_impl(dialect).bind_processor(dialect)
+        if item is None:
+            # SQLAlchemy would only copy the list element by element; asyncpg takes it as is.
+            return None
+    return cast(Processor | None, compiled._bind_processors.get(name))
 
 
 async def _driver(connection: AsyncConnection) -> Any:
