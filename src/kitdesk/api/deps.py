@@ -91,7 +91,8 @@ async def _operator(caller: CallerDep) -> Caller:
 OperatorDep = Annotated[Caller, Depends(_operator, scope="function")]
 
 
-def _page(
+async def _page(
+    # async, like every dependency here: FastAPI runs a plain function in its thread pool.
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, 1-based.")] = 1,
     size: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size (default 15, max 250).")

@@ -24,7 +24,8 @@ from kitdesk.settings import Settings
 router = APIRouter(prefix="/api/v3", tags=["webhooks"])
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
+    # async: FastAPI would run a plain function in its thread pool
     settings: Settings = request.app.state.settings
     return settings
 
