@@ -51,6 +51,11 @@ SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 async def _caller(
     request: Request, session: SessionDep, key: Annotated[str | None, Depends(api_key_scheme)]
 ) -> Caller:
+    return await identify(request, session, key)
+
+
+async def identify(request: Request, session: AsyncSession, key: str | None) -> Caller:
+    """The caller behind the request's API key, named in the request's context (or 401)."""
     # The key is read in the request's own transaction: a request costs one transaction. Once
     # its last recorded use is older than the configured resolution, that use is written and
     # committed at once, before the request does anything else: it is recorded even when the

@@ -1,0 +1,206 @@
+"""The order routes' lean handlers (``kitdesk.api.lean``): which requests they answer, and that
+every other request gets exactly FastAPI's answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kitdesk.api import lean
+from kitdesk.db.models import AuditEntry, Order
+from tests.api.orders_support import ORDERS, create, items, patient_order
+from tests.conftest import Api
+
+BAD_KEY = "kd_live_not_a_key_at_all_000000000000"
+
+
+@pytest.fixture
+def routed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The path template of every request FastAPI's own route handler answered."""
+    seen: list[str] = []
+    original = APIRoute.handle
+
+    async def counting(self: APIRoute, scope: Any, receive: Any, send: Any) -> None:
+        seen.append(f"{scope['method']} {self.path_format}")
+        await original(self, scope, receive, send)
+
+    monkeypatch.setattr(APIRoute, "handle", counting)
+    return seen
+
+
+def _without_lean(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lean, "HANDLERS", {})
+
+
+def _count(api: Api, model: Any) -> int:
+    async def count(session: AsyncSession) -> int:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+    return api.call(count)
+
+
+def _answer(response: Any) -> tuple[int, str | None, Any]:
+    """A response without what differs between two otherwise equal requests (the request id)."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    if isinstance(body, dict):
+        body.pop("requestId", None)
+    return response.status_code, response.headers.get("content-type"), body
+
+
+def test_a_plain_order_is_created_and_fetched_by_the_lean_handlers(
+    api: Api, key: str, routed: list[str]
+) -> None:
+    created = create(api, key, patient_order(orderItems=items(1000, 1001)))
+    fetched = api.get(f"{ORDERS}/{created['id']}", key=key)
+    assert fetched.status_code == 200
+    assert fetched.json() == created
+    assert routed == []  # FastAPI's handler answered neither
+
+
+def test_a_lean_order_leaves_what_the_route_leaves(
+    api: Api, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lean_order = create(api, key, patient_order(orderItems=items(1000)))
+    audits = _count(api, AuditEntry)
+    _without_lean(monkeypatch)
+    route_order = create(api, key, patient_order(orderItems=items(1000)))
+    assert _count(api, AuditEntry) - audits == 1  # one order.create entry each way
+    differing = {"id", "createdAt", "updatedAt", "orderEvents", "orderNumber"}
+    assert {k: v for k, v in lean_order.items() if k not in differing} == {
+        k: v for k, v in route_order.items() if k not in differing
+    }
+    assert [e["name"] for e in lean_order["orderEvents"]] == [
+        e["name"] for e in route_order["orderEvents"]
+    ]
+
+
+# Requests the lean handlers decline: each must get exactly FastAPI's answer.
+ACCEPTED = {"an unknown query parameter", "a +json media type"}
+DECLINED: list[tuple[str, str, dict[str, Any]]] = [
+    ("no key", "POST", {"json": patient_order()}),
+    ("empty key", "POST", {"json": patient_order(), "headers": {"Impilo-API-Key": ""}}),
+    ("invalid JSON", "POST", {"content": b'{"patient": ', "key": True}),
+    ("unknown field", "POST", {"json": patient_order(colour="red"), "key": True}),
+    ("JSON null", "POST", {"content": b"null", "key": True}),
+    ("an unknown query parameter", "POST", {"json": patient_order(), "key": True, "query": "?x=1"}),
+    (
+        "a +json media type",
+        "POST",
+        {"content": json.dumps(patient_order()).encode(), "key": True, "type": "x+json"},
+    ),
+    ("a wrong key, bad body", "POST", {"json": {"patient": 1}, "key": BAD_KEY}),
+    ("letters for an id", "GET", {"id": "abc", "key": True}),
+    ("id zero", "GET", {"id": "0", "key": True}),
+    ("id beyond 64 bits", "GET", {"id": str(2**63), "key": True}),
+    ("signed id", "GET", {"id": "+5", "key": True}),
+    ("no key for a fetch", "GET", {"id": "1"}),
+    ("a fetch with a query", "GET", {"id": "1", "key": True, "query": "?size=1&size=2"}),
+]
+
+
+def _send(api: Api, key: str, method: str, spec: dict[str, Any]) -> Any:
+    headers = dict(spec.get("headers", {}))
+    if spec.get("key") is True:
+        headers["Impilo-API-Key"] = key
+    elif isinstance(spec.get("key"), str):
+        headers["Impilo-API-Key"] = spec["key"]
+    path = ORDERS if method == "POST" else f"{ORDERS}/{spec['id']}"
+    path += spec.get("query", "")
+    if method == "GET":
+        return api.client.get(path, headers=headers)
+    if "content" in spec:
+        headers["Content-Type"] = (
+            "application/vnd.kitdesk+json" if spec.get("type") else "application/json"
+        )
+        return api.client.post(path, content=spec["content"], headers=headers)
+    return api.client.post(path, json=spec["json"], headers=headers)
+
+
+@pytest.mark.parametrize(("case", "method", "spec"), DECLINED, ids=[c[0] for c in DECLINED])
+def test_a_declined_request_gets_fastapis_own_answer(
+    api: Api,
+    key: str,
+    routed: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    method: str,
+    spec: dict[str, Any],
+) -> None:
+    orders = _count(api, Order)
+    served = _answer(_send(api, key, method, spec))
+    assert routed, f"{case}: FastAPI's handler never saw the request"
+    _without_lean(monkeypatch)
+    again = _answer(_send(api, key, method, spec))
+    if case in ACCEPTED:  # the route creates an order each time, with its own id
+        assert served[:2] == again[:2] == (201, "application/json")
+        assert _count(api, Order) == orders + 2
+        return
+    assert served == again
+    assert served[0] >= 400
+    assert _count(api, Order) == orders  # nothing was created
+
+
+# Requests the lean handlers answer with an error: the same error FastAPI's route gives.
+REFUSED: list[tuple[str, str, dict[str, Any]]] = [
+    ("a wrong key", "POST", {"json": patient_order(), "key": BAD_KEY}),
+    ("another account's patient", "POST", {"json": patient_order(5678), "key": True}),
+    ("missing recipient", "POST", {"json": {"orderItems": items(1000)}, "key": True}),
+    ("an unknown item", "POST", {"json": patient_order(orderItems=items(99999)), "key": True}),
+    (
+        "more than the stock",
+        "POST",
+        {"json": patient_order(orderItems=items(1000, count=100_000)), "key": True},
+    ),
+    ("a wrong key for a fetch", "GET", {"id": "1", "key": BAD_KEY}),
+    ("an order that does not exist", "GET", {"id": "987654", "key": True}),
+]
+
+
+@pytest.mark.parametrize(("case", "method", "spec"), REFUSED, ids=[c[0] for c in REFUSED])
+def test_a_lean_refusal_is_the_routes_refusal(
+    api: Api,
+    key: str,
+    routed: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    method: str,
+    spec: dict[str, Any],
+) -> None:
+    orders, audits = _count(api, Order), _count(api, AuditEntry)
+    served = _answer(_send(api, key, method, spec))
+    assert routed == [], f"{case}: the lean handler did not answer"
+    lean_audits = _count(api, AuditEntry) - audits
+    _without_lean(monkeypatch)
+    assert served == _answer(_send(api, key, method, spec))
+    assert served[0] in (400, 401, 404, 409)
+    # The same audit trail (a refusal's entry, or none), and nothing created either way.
+    assert _count(api, AuditEntry) - audits == 2 * lean_audits
+    assert _count(api, Order) == orders
+
+
+def test_an_order_of_another_account_is_not_found_through_the_lean_fetch(
+    api: Api, key: str, other_key: str, routed: list[str]
+) -> None:
+    created = create(api, key, patient_order())
+    response = api.get(f"{ORDERS}/{created['id']}", key=other_key)
+    assert response.status_code == 404
+    assert routed == []
+
+
+def test_an_idempotent_order_goes_through_the_route(api: Api, key: str, routed: list[str]) -> None:
+    headers = {"Idempotency-Key": "lean-route-1"}
+    first = api.post(ORDERS, key=key, json=patient_order(), headers=headers)
+    again = api.post(ORDERS, key=key, json=patient_order(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    # The first request joined the idempotency transaction, so FastAPI's route answered it.
+    assert routed == ["POST /api/v3/order"]
+    assert _count(api, Order) == 1
