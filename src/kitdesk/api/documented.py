@@ -59,7 +59,12 @@ def allowed_methods(app: Any, path: str) -> list[str]:
 
 def literal_path(app: Any, path: str) -> DocumentedPath | None:
     """The documented path spelled exactly ``path``, without parameters, if there is one."""
-    return next((p for p in documented_paths(app) if p.literal and p.template == path), None)
+    # Asked on every request (the request guard): a dictionary, built once per app.
+    literal: dict[str, DocumentedPath] | None = getattr(app.state, "literal_paths", None)
+    if literal is None:
+        literal = {p.template: p for p in documented_paths(app) if p.literal}
+        app.state.literal_paths = literal
+    return literal.get(path)
 
 
 def single_valued_query(app: Any, method: str, template: str) -> frozenset[str]:
