@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.capture import Capture, Captured
 from bench.seed import DataSet
+from kitdesk.db.driver import COMMIT_SAVEPOINT
 
 NEW_ORDER_PREFIX = "new_"  # \gset stores RETURNING orders.id as :new_id
 FETCH_VARIABLE = "oid"
@@ -26,13 +27,30 @@ def replace_number(sql: str, number: int, variable: str) -> str:
 
 
 def _statements(request: Captured) -> list[str]:
-    """The request's statements and transaction control, one SQL command each."""
+    """The request's statements and transaction control, one SQL command each.
+
+    Statements the service sent together with the commit, in one message (from the savepoint
+    of ``kitdesk.db.driver.commit_with`` to the commit), are replayed as one pipeline, so
+    pgbench too sends them without waiting between them.
+    """
     out: list[str] = []
+    pipelined = False
     for event in request.events:
         if event["kind"] in _CONTROL:
             out.append(_CONTROL[event["kind"]])
+            if pipelined and event["kind"] == "commit":
+                out.append("\\endpipeline")
+                pipelined = False
         elif event["kind"] == "sql":
-            out.extend(s.strip().rstrip(";") + ";" for s in event["statements"])
+            for sql in event["statements"]:
+                if sql.startswith(f"ROLLBACK TO SAVEPOINT {COMMIT_SAVEPOINT}"):
+                    raise RuntimeError("the captured request's reservation fell short")
+                if sql.startswith(f"SAVEPOINT {COMMIT_SAVEPOINT}"):
+                    out.append("\\startpipeline")
+                    pipelined = True
+                out.append(sql.strip().rstrip(";") + ";")
+    if pipelined:
+        raise RuntimeError("a pipeline the captured request began was never committed")
     return out
 
 

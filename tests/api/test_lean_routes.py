@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.api import lean
+from kitdesk.db import driver
 from kitdesk.db.models import AuditEntry, Order
 from tests.api.orders_support import ORDERS, create, items, patient_order
 from tests.conftest import Api
@@ -204,3 +205,22 @@ def test_an_idempotent_order_goes_through_the_route(api: Api, key: str, routed: 
     # The first request joined the idempotency transaction, so FastAPI's route answered it.
     assert routed == ["POST /api/v3/order"]
     assert _count(api, Order) == 1
+
+
+def test_on_postgresql_a_plain_order_commits_with_its_reservation(
+    api: Api, key: str, backend: str
+) -> None:
+    sent: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(" ".join(statement.split()[:2]))
+
+    engine = api.client.app.state.engine.sync_engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        create(api, key, patient_order(orderItems=items(1000, 1001)))
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    # On PostgreSQL the reservation travels with the commit, behind a savepoint
+    # (driver.commit_with); SQLite reserves and then commits as before.
+    assert (f"SAVEPOINT {driver.COMMIT_SAVEPOINT}" in sent) == (backend == "postgresql")

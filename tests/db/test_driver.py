@@ -14,7 +14,21 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Integer, bindparam, case, event, exc, func, insert, select, text, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    case,
+    cast,
+    delete,
+    event,
+    exc,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db import driver
@@ -228,3 +242,132 @@ def test_values_carried_by_the_statement_and_python_defaults(
         return rows
 
     assert _run(database_url, work) == [("small",), ("big",)]
+
+
+_COUNT_AUDIT = select(func.count(AuditEntry.id))
+_RENAME_AUDIT = (
+    update(AuditEntry.__table__)  # type: ignore[arg-type]
+    .where(AuditEntry.action == bindparam("old"))
+    .values(action=bindparam("new"))
+)
+_FAILING = select(cast(literal("refused by the test") + bindparam("why"), Integer))
+
+
+def _postgresql_or_refused(backend: str, database_url: str) -> bool:
+    """True on PostgreSQL. On SQLite (where placement never uses it) commit_with must refuse to
+    run, which this checks instead."""
+    if backend == "postgresql":
+        return True
+
+    async def refused(session: AsyncSession) -> None:
+        with pytest.raises(TypeError):
+            await driver.commit_with(session, [(_COUNT_AUDIT, {})], declined=_refused)
+
+    _run(database_url, refused)
+    return False
+
+
+async def _committed_count(session: AsyncSession) -> int:
+    engine = session.bind
+    async with AsyncSession(engine) as other:  # type: ignore[arg-type]
+        return int(await other.scalar(_COUNT_AUDIT) or 0)
+
+
+def _refused(error: Exception) -> bool:
+    return "refused by the test" in str(error)
+
+
+def test_commit_with_runs_its_statements_and_commits_in_one_message(
+    backend: str, database_url: str
+) -> None:
+    if not _postgresql_or_refused(backend, database_url):
+        return
+    seen: list[str] = []
+
+    async def work(session: AsyncSession) -> tuple[bool, int, int, int, list[Any]]:
+        def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            seen.append(statement.split()[0].upper())
+
+        event.listen(session.bind.sync_engine, "before_cursor_execute", listen)  # type: ignore[union-attr]
+        before = await _committed_count(session)
+        await driver.execute_many(session, _INSERT_AUDIT, [_audit_row(1, datetime.now(UTC), None)])
+        seen.clear()
+        done = await driver.commit_with(
+            session,
+            [(_RENAME_AUDIT, {"old": "test.1", "new": "test.renamed"})],
+            declined=_refused,
+        )
+        # Committed by the server before the session's own commit, which sends nothing.
+        committed = await _committed_count(session) - before
+        await session.commit()
+        # The connection's next transaction is a transaction of its own, not a savepoint
+        # left nested in the committed one: its rollback undoes it and nothing else.
+        await driver.execute_many(session, _INSERT_AUDIT, [_audit_row(2, datetime.now(UTC), None)])
+        inside = (await driver.fetch(session, _COUNT_AUDIT, {}))[0][0] - before
+        await session.rollback()
+        after = await _committed_count(session) - before
+        actions = await driver.fetch(
+            session, select(AuditEntry.action).where(AuditEntry.action.like("test.%")), {}
+        )
+        await session.execute(delete(AuditEntry.__table__).where(AuditEntry.action.like("test.%")))  # type: ignore[arg-type]
+        await session.commit()
+        return done, committed, inside, after, actions
+
+    assert _run(database_url, work) == (True, 1, 2, 1, [("test.renamed",)])
+    assert seen[:3] == ["SAVEPOINT", "UPDATE", "RELEASE"]
+
+
+def test_commit_with_a_declined_failure_leaves_the_transaction_as_it_was(
+    backend: str, database_url: str
+) -> None:
+    if not _postgresql_or_refused(backend, database_url):
+        return
+
+    async def work(session: AsyncSession) -> tuple[bool, int, int]:
+        before = await _committed_count(session)
+        await driver.execute_many(session, _INSERT_AUDIT, [_audit_row(1, datetime.now(UTC), None)])
+        done = await driver.commit_with(
+            session,
+            [(_FAILING, {"why": "x"}), (_RENAME_AUDIT, {"old": "test.1", "new": "test.no"})],
+            declined=_refused,
+        )
+        # Nothing committed, the insert still in the open transaction, which goes on.
+        still = (await driver.fetch(session, _COUNT_AUDIT, {}))[0][0] - before
+        assert await _committed_count(session) == before
+        await session.commit()
+        after = await _committed_count(session) - before
+        await session.execute(delete(AuditEntry.__table__).where(AuditEntry.action.like("test.%")))  # type: ignore[arg-type]
+        await session.commit()
+        return done, still, after
+
+    assert _run(database_url, work) == (False, 1, 1)
+
+
+def test_commit_with_any_other_failure_is_raised_and_nothing_is_committed(
+    backend: str, database_url: str
+) -> None:
+    if not _postgresql_or_refused(backend, database_url):
+        return
+
+    async def work(session: AsyncSession) -> int:
+        before = await _committed_count(session)
+        await driver.execute_many(session, _INSERT_AUDIT, [_audit_row(1, datetime.now(UTC), None)])
+        with pytest.raises(exc.DBAPIError):
+            await driver.commit_with(
+                session, [(_FAILING, {"why": "y"})], declined=lambda error: False
+            )
+        await session.rollback()
+        return await _committed_count(session) - before
+
+    assert _run(database_url, work) == 0
+
+
+def test_commit_with_writes_only_plain_literals() -> None:
+    assert driver._inline("SELECT $1, $2, $10", [1, None, *range(7), "it's"]) == (
+        "SELECT 1, NULL, 'it''s'"
+    )
+    for value in (1.5, b"x", "back\\slash", "nul\x00", datetime(2026, 1, 1)):
+        with pytest.raises(TypeError):
+            driver._inline("SELECT $1", [value])
+    with pytest.raises(TypeError):
+        driver._inline("SELECT 'quoted', $1", [1])

@@ -52,8 +52,13 @@ async def create_order(request: Request, key: str, body: bytes) -> Response | No
         return None
     async with session_scope(request.app.state.session_factory) as session:
         caller = await deps.identify(request, session, key)
+        # Nothing is written after the order: placement may commit with the reservation.
         placed = await placement.place_order(
-            session, account_id=caller.account_id, data=data, key_prefix=caller.key_prefix
+            session,
+            account_id=caller.account_id,
+            data=data,
+            key_prefix=caller.key_prefix,
+            commit=True,
         )
         await audit.write_pending(session)
     return RenderedJSON(placed.view, status_code=201)

@@ -16,8 +16,10 @@ that the pool replaces it. On any other database the statement simply goes throu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ARRAY, exc
@@ -242,3 +244,87 @@ async def execute_many(
         lambda prepared: prepared.executemany(arguments),
         many=True,
     )
+
+
+# The savepoint that ``commit_with`` takes before its first statement.
+COMMIT_SAVEPOINT = "kitdesk_commit"
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+async def commit_with(
+    session: AsyncSession,
+    statements: Sequence[tuple[ClauseElement, Mapping[str, Any]]],
+    *,
+    declined: Callable[[Exception], bool],
+) -> bool:
+    """PostgreSQL: run ``statements`` and commit the session's transaction, in one round trip.
+
+    The statements and the COMMIT travel in one message (PostgreSQL's simple query protocol, the
+    values written in as literals), so no time on the client's side falls between them: row
+    locks the first statement takes are held for the database's own work only, not for the
+    worker's way back to its commit. A savepoint is taken before the first statement: when it
+    fails with an error that ``declined`` recognises (a statement built to fail on a condition),
+    the server has skipped the rest of the message, the transaction is rolled back to that
+    savepoint, as it was before, and False is returned. Any other error is raised as SQLAlchemy
+    raises it, the transaction then failed. On success the transaction is over; the session
+    sends nothing more for it at its commit (which must follow, with nothing in between).
+    """
+    connection = await _connection(session)
+    if connection.dialect.name != "postgresql":
+        raise TypeError("commit_with needs PostgreSQL")
+    adapted = await _driver(connection)
+    sync = connection.sync_connection
+    assert sync is not None
+    compiled = [(_compile(s, connection.dialect, p), p) for s, p in statements]
+    sent: list[tuple[str, tuple[Any, ...]]] = [(f"SAVEPOINT {COMMIT_SAVEPOINT}", ())]
+    for n, (statement, params) in enumerate(compiled):
+        sent.append((statement.sql, tuple(statement.arguments(params))))
+        if n == 0:
+            sent.append((f"RELEASE SAVEPOINT {COMMIT_SAVEPOINT}", ()))
+    message = ";\n".join([*(_inline(sql, args) for sql, args in sent), "COMMIT"])
+    observed = sync._has_events or sync.engine._has_events
+    if observed:  # each statement as itself; the COMMIT is the session's commit event
+        for sql, args in sent:
+            sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+    try:
+        async with adapted._execute_mutex:
+            await adapted._connection.execute(message)
+    except Exception as error:
+        if not declined(error):
+            _raise_translated(connection, adapted, compiled[0][0], error)
+        undo = f"ROLLBACK TO SAVEPOINT {COMMIT_SAVEPOINT}"
+        if observed:
+            sync.dispatch.before_cursor_execute(sync, None, undo, (), None, False)
+        try:
+            async with adapted._execute_mutex:
+                await adapted._connection.execute(undo)
+        except Exception as undo_error:
+            _raise_translated(connection, adapted, compiled[0][0], undo_error)
+        return False
+    # The server committed: asyncpg's connection and SQLAlchemy's adapter forget the
+    # transaction, so the session's commit sends nothing and the connection's next transaction
+    # begins with BEGIN (asyncpg would otherwise nest it as a savepoint of this one).
+    adapted._connection._top_xact = None
+    adapted._transaction = None
+    return True
+
+
+def _inline(sql: str, arguments: Sequence[Any]) -> str:
+    """``sql`` with its ``$n`` placeholders replaced by the arguments as SQL literals."""
+    if "'" in sql or '"' in sql:
+        raise TypeError("statements sent with literals must not quote anything themselves")
+    return _PLACEHOLDER.sub(lambda m: _literal(arguments[int(m.group(1)) - 1]), sql)
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str) and not any(c in value for c in "\\\x00"):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no literal for a value of type {type(value).__name__}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from kitdesk.api.deps import CallerDep, PageDep, SessionDep
+from kitdesk.api.integrity import state as integrity_state
 from kitdesk.api.lean import LeanRoute
 from kitdesk.api.problems import error_responses
 from kitdesk.api.rendered import RenderedJSON
@@ -40,10 +41,18 @@ def _as_utc(moment: datetime | None) -> datetime | None:
 @router.post(
     "/order", status_code=201, response_model=OrderRead, responses=error_responses(400, 401)
 )
-async def create_order(body: OrderCreate, session: SessionDep, caller: CallerDep) -> RenderedJSON:
+async def create_order(
+    request: Request, body: OrderCreate, session: SessionDep, caller: CallerDep
+) -> RenderedJSON:
     """Create an order for exactly one existing patient or site."""
     placed = await placement.place_order(
-        session, account_id=caller.account_id, data=body, key_prefix=caller.key_prefix
+        session,
+        account_id=caller.account_id,
+        data=body,
+        key_prefix=caller.key_prefix,
+        # The request's own transaction ends with the order; an Idempotency-Key request's goes
+        # on to store the response, and commits with it.
+        commit=integrity_state.shared_session(request) is None,
     )
     # Placement assembled the new order's view from the rows it read and wrote: no reload.
     return RenderedJSON(placed.view, status_code=201)

@@ -16,16 +16,20 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     Table,
     Update,
     bindparam,
     case,
     func,
+    literal,
     select,
     update,
 )
+from sqlalchemy import cast as cast_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ClauseElement
 
 from kitdesk.db import driver
 from kitdesk.db.base import utcnow
@@ -311,6 +315,52 @@ async def reserve(
         if await _reserve_at(session, site_id, needs):
             return site_id
     raise Invalid(code=INSUFFICIENT, message=INSUFFICIENT)
+
+
+async def reserve_and_commit(
+    session: AsyncSession,
+    *,
+    needs: Mapping[int, int],
+    site_id: int,
+    then: Sequence[tuple[ClauseElement, Mapping[str, Any]]] = (),
+) -> bool:
+    """PostgreSQL: reserve ``needs`` at one warehouse, run ``then``, and commit, in one round trip.
+
+    The session's transaction ends here when the warehouse has the goods (True). When it falls
+    short, nothing of this call remains and the transaction goes on (False): the caller tries
+    the next warehouse, or refuses the order. The stock rows stay locked only while PostgreSQL
+    reserves and commits; no wait for the worker falls in between (``driver.commit_with``).
+    """
+    items = sorted(needs)
+    params: dict[str, Any] = {"site_id": site_id, "now": utcnow(), **_item_params(items)}
+    for n, item_id in enumerate(items):
+        params[f"units_{n}"] = needs[item_id]
+    reserve = _reserve_or_fail_statement(len(items))
+    return await driver.commit_with(session, [(reserve, params), *then], declined=_fell_short)
+
+
+# What the reservation that must not fall short says when it does (an error of its own making).
+SHORTFALL_MARKER = "kitdesk: stock fell short"
+
+
+def _fell_short(error: Exception) -> bool:
+    return getattr(error, "sqlstate", None) == "22P02" and SHORTFALL_MARKER in str(error)
+
+
+@functools.cache
+def _reserve_or_fail_statement(size: int) -> Select[Any]:
+    """PostgreSQL: the reservation of ``_lock_check_reserve_statement``, failing when it falls
+    short. It returns 0 when every item was reserved; otherwise casting the shortfall's message
+    to an integer fails (invalid_text_representation, with ``SHORTFALL_MARKER`` in its text),
+    which ends the statement with nothing changed. The message depends on the row count, so
+    PostgreSQL cannot evaluate it while planning."""
+    reserved = _lock_check_reserve_statement(size).cte("reserved")
+    count = func.count()
+    outcome = case(
+        (count == size, literal("0")),
+        else_=literal(f"{SHORTFALL_MARKER}: ") + cast_(count, String) + literal(f" of {size}"),
+    )
+    return select(cast_(outcome, Integer)).select_from(reserved)
 
 
 async def _reserve_at(session: AsyncSession, site_id: int, needs: Mapping[int, int]) -> bool:

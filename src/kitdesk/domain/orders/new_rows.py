@@ -508,5 +508,12 @@ async def move_to_warehouse(
     session: AsyncSession, order_id: int, warehouse_id: int, *, at: datetime
 ) -> None:
     """Record the warehouse an order's stock was finally reserved at."""
-    params = {"order_id": order_id, "warehouse_id": warehouse_id, "moved_at": at}
-    await driver.execute_many(session, _MOVE, [params])
+    statement, params = move_statement(order_id, warehouse_id, at=at)
+    await driver.execute_many(session, statement, [params])
+
+
+def move_statement(
+    order_id: int, warehouse_id: int, *, at: datetime
+) -> tuple[Update, dict[str, Any]]:
+    """The statement of ``move_to_warehouse``, with its parameters."""
+    return _MOVE, {"order_id": order_id, "warehouse_id": warehouse_id, "moved_at": at}

@@ -12,11 +12,16 @@ such an order is read back once its return is written.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import ClauseElement
 
+from kitdesk.db import driver
 from kitdesk.db.base import utcnow
 from kitdesk.db.models import Patient, Site
 from kitdesk.domain.audit import recorder as audit
@@ -70,9 +75,19 @@ class PlacedOrder:
 
 
 async def place_order(
-    session: AsyncSession, *, account_id: int, data: OrderCreate, key_prefix: str | None = None
+    session: AsyncSession,
+    *,
+    account_id: int,
+    data: OrderCreate,
+    key_prefix: str | None = None,
+    commit: bool = False,
 ) -> PlacedOrder:
-    """Validate and create an order; it starts ``received`` with a ``received`` event."""
+    """Validate and create an order; it starts ``received`` with a ``received`` event.
+
+    ``commit``: the caller's transaction ends with the order (the caller commits right after,
+    writing nothing more). On PostgreSQL the reservation and the commit then go to the database
+    together, so the stock rows are not kept locked while the worker comes back to commit.
+    """
     # Every rule runs before anything is refused, so one response names every bad field; rules
     # about a referenced row simply skip references that did not resolve.
     problems = _Problems()
@@ -144,10 +159,33 @@ async def place_order(
         # and the commit, not for the whole placement. A warehouse emptied meanwhile is passed
         # over for the next one; when none is left the request fails and its transaction
         # (everything above) is rolled back, so a refused order still writes nothing.
-        site_id = await inventory.reserve(session, needs=needs, candidates=candidates)
-        if site_id != order.fulfillment_site_id:
-            await new_rows.move_to_warehouse(session, order_id, site_id, at=now)
+        if commit and not two_way and driver.is_postgresql(session):
+            site_id = await _reserve_and_commit(session, order, order_id, needs, candidates, now)
+        else:
+            site_id = await inventory.reserve(session, needs=needs, candidates=candidates)
+            if site_id != order.fulfillment_site_id:
+                await new_rows.move_to_warehouse(session, order_id, site_id, at=now)
     return PlacedOrder(order_id, order.current_status, site_id, view)
+
+
+async def _reserve_and_commit(
+    session: AsyncSession,
+    order: new_rows.NewOrder,
+    order_id: int,
+    needs: dict[int, int],
+    candidates: list[int],
+    now: datetime,
+) -> int:
+    """PostgreSQL: reserve at the first candidate that has the goods, committing with it."""
+    for site_id in candidates:
+        # An order reserved elsewhere than the warehouse it was written with records the move
+        # in the same round trip, before the commit.
+        then: list[tuple[ClauseElement, Mapping[str, Any]]] = []
+        if site_id != order.fulfillment_site_id:
+            then.append(new_rows.move_statement(order_id, site_id, at=now))
+        if await inventory.reserve_and_commit(session, needs=needs, site_id=site_id, then=then):
+            return site_id
+    raise Invalid(code=inventory.INSUFFICIENT, message=inventory.INSUFFICIENT)
 
 
 async def _open_return_leg(

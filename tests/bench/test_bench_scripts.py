@@ -1,0 +1,76 @@
+"""The pgbench scripts made from captured requests: the same statements, sent the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from bench.capture import Captured
+from bench.scripts import post_script
+
+from kitdesk.db.driver import COMMIT_SAVEPOINT
+
+
+def _sql(*statements: str) -> dict[str, Any]:
+    return {"kind": "sql", "statements": list(statements), "executemany": False}
+
+
+def _captured(*events: dict[str, Any]) -> Captured:
+    return Captured("POST", "/api/v3/order", events=list(events))
+
+
+WRITE = "WITH new_order AS (INSERT INTO orders (x) VALUES (1) RETURNING orders.id) SELECT 1"
+
+
+def test_statements_sent_with_the_commit_are_replayed_as_one_pipeline() -> None:
+    script = post_script(
+        _captured(
+            {"kind": "begin"},
+            _sql("SELECT key"),
+            _sql(WRITE),
+            _sql(f"SAVEPOINT {COMMIT_SAVEPOINT}"),
+            _sql("WITH locked AS (SELECT 1) SELECT 0"),
+            _sql(f"RELEASE SAVEPOINT {COMMIT_SAVEPOINT}"),
+            {"kind": "commit"},
+        ),
+        new_order_id=77,
+    ).splitlines()
+    assert script[0] == "BEGIN;"
+    assert script[3:] == [
+        "\\startpipeline",
+        f"SAVEPOINT {COMMIT_SAVEPOINT};",
+        "WITH locked AS (SELECT 1) SELECT 0;",
+        f"RELEASE SAVEPOINT {COMMIT_SAVEPOINT};",
+        "COMMIT;",
+        "\\endpipeline",
+    ]
+
+
+def test_a_plain_commit_is_not_pipelined() -> None:
+    script = post_script(
+        _captured({"kind": "begin"}, _sql(WRITE), _sql("UPDATE stock"), {"kind": "commit"}),
+        new_order_id=77,
+    )
+    assert "pipeline" not in script
+    assert script.splitlines()[-1] == "COMMIT;"
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        # A reservation that fell short cannot be replayed as it happened.
+        [
+            _sql(WRITE),
+            _sql(f"SAVEPOINT {COMMIT_SAVEPOINT}"),
+            _sql("X"),
+            _sql(f"ROLLBACK TO SAVEPOINT {COMMIT_SAVEPOINT}"),
+        ],
+        # A pipeline that never reached its commit.
+        [_sql(WRITE), _sql(f"SAVEPOINT {COMMIT_SAVEPOINT}"), _sql("X")],
+    ],
+)
+def test_a_capture_that_cannot_be_replayed_faithfully_is_refused(
+    events: list[dict[str, Any]],
+) -> None:
+    with pytest.raises(RuntimeError):
+        post_script(_captured({"kind": "begin"}, *events), new_order_id=77)
