@@ -363,11 +363,35 @@ def test_commit_with_any_other_failure_is_raised_and_nothing_is_committed(
 
 
 def test_commit_with_writes_only_plain_literals() -> None:
-    assert driver._inline("SELECT $1, $2, $10", [1, None, *range(7), "it's"]) == (
-        "SELECT 1, NULL, 'it''s'"
-    )
+    assert [driver._literal(v) for v in (1, None, True, "it's")] == ["1", "NULL", "TRUE", "'it''s'"]
+    when = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert driver._literal(when) == "'2026-01-02T03:04:05.000006+00:00'"
     for value in (1.5, b"x", "back\\slash", "nul\x00", datetime(2026, 1, 1)):
         with pytest.raises(TypeError):
-            driver._inline("SELECT $1", [value])
-    with pytest.raises(TypeError):
-        driver._inline("SELECT 'quoted', $1", [1])
+            driver._literal(value)
+
+
+def test_commit_with_prepares_each_statement_once_per_connection(
+    backend: str, database_url: str
+) -> None:
+    if not _postgresql_or_refused(backend, database_url):
+        return
+
+    async def work(session: AsyncSession) -> list[int]:
+        counts = []
+        for n in range(3):
+            await driver.execute_many(
+                session, _INSERT_AUDIT, [_audit_row(n, datetime.now(UTC), None)]
+            )
+            renamed = {"old": f"test.{n}", "new": f"test.done.{n}"}
+            assert await driver.commit_with(session, [(_RENAME_AUDIT, renamed)], declined=_refused)
+            await session.commit()
+            prepared = text(
+                "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'kitdesk%'"
+            )
+            counts.append(int((await session.execute(prepared)).scalar_one()))
+            await session.commit()
+        return counts
+
+    # The engine's pool hands the session the same connection each time here.
+    assert _run(database_url, work) == [1, 1, 1]
