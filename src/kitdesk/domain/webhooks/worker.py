@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -183,8 +184,10 @@ async def record(
     results: Sequence[tuple[Job, Result]],
     *,
     now: datetime,
+    sent_at: datetime | None = None,
 ) -> None:
-    """Write every attempt, and each delivery's new state where the lease is still ours."""
+    """Write every attempt (dated ``sent_at``, else ``now``), and each delivery's new state
+    where the lease is still ours."""
     schedule = settings.webhook_retry_schedule_seconds
     async with session_scope(factory) as session:
         for job, result in results:
@@ -206,7 +209,7 @@ async def record(
             session.add(
                 WebhookAttempt(
                     delivery_id=job.delivery_id,
-                    attempted_at=now,
+                    attempted_at=sent_at or now,
                     response_status=result.response_status,
                     error=result.error,
                     outcome=outcome,
@@ -223,14 +226,19 @@ async def run_once(
     client: httpx.AsyncClient,
 ) -> int:
     """Claim one batch, send it, record the results; returns how many were sent."""
+    began = time.monotonic()
     jobs = await claim(factory, settings, now=now)
     if not jobs:
         return 0
+    # An attempt is dated when it is sent, on the round's clock: the claim may have waited on
+    # the database, and an attempt dated at the round's start could seem to begin before the
+    # previous attempt of its delivery (made by another worker meanwhile) had ended.
+    sent_at = now + timedelta(seconds=time.monotonic() - began)
     limit = settings.webhook_timeout_seconds
     results = await asyncio.gather(
         *(send(client, url=j.url, body=j.body, headers=j.headers, limit=limit) for j in jobs)
     )
-    await record(factory, settings, list(zip(jobs, results, strict=True)), now=now)
+    await record(factory, settings, list(zip(jobs, results, strict=True)), now=now, sent_at=sent_at)
     return len(jobs)
 
 
