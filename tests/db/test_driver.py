@@ -7,6 +7,7 @@ rows, the transaction, the errors and the engine's statement events must be the 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -187,6 +188,38 @@ def test_the_engines_statement_events_see_driver_statements(database_url: str) -
     assert [("accounts" in s, many) for s, _, many in seen] == [(True, False), (False, True)]
     assert "demo" in str(seen[0][1])
     assert len(seen[1][1]) == 2
+
+
+def test_an_echoing_engine_logs_driver_statements_without_their_values(
+    backend: str, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # KITDESK_DB_ECHO sets the engine logger to INFO (kitdesk.logs); connections made then echo.
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    secret = "Zebediah-4471"
+
+    async def work(session: AsyncSession) -> None:
+        await driver.fetch(session, _ACCOUNT_BY_NAME, {"name": secret})
+        rows = [_audit_row(n, datetime.now(UTC), None) | {"reason": secret} for n in (1, 2)]
+        await driver.execute_many(session, _INSERT_AUDIT, rows)
+        if backend == "postgresql":
+            done = await driver.commit_with(
+                session,
+                [(_RENAME_AUDIT, {"old": "test.1", "new": secret})],
+                declined=_refused,
+            )
+            assert done
+        else:
+            await session.commit()
+
+    _run(database_url, work)
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("sqlalchemy.engine")]
+    text_logged = "\n".join(logged)
+    assert any("FROM accounts" in m for m in logged), logged
+    assert any(m.startswith("INSERT INTO audit_entries") for m in logged), logged
+    if backend == "postgresql":
+        assert any(m.startswith("UPDATE audit_entries") for m in logged), logged
+        assert "COMMIT" in logged
+    assert secret not in text_logged
 
 
 def test_expanding_parameters_are_refused_on_postgresql(backend: str, database_url: str) -> None:

@@ -134,6 +134,8 @@ async def _run(
     observed = sync._has_events or sync.engine._has_events
     if observed:
         sync.dispatch.before_cursor_execute(sync, None, compiled.sql, arguments, None, many)
+    if sync._echo:
+        _echo(sync, compiled.sql)
     try:
         async with adapted._execute_mutex:
             # The adapter's cache of prepared statements, the one SQLAlchemy's own use fills.
@@ -145,6 +147,13 @@ async def _run(
     if observed:
         sync.dispatch.after_cursor_execute(sync, None, compiled.sql, arguments, None, many)
     return result
+
+
+def _echo(sync: Connection, sql: str) -> None:
+    # What SQLAlchemy logs for a statement when the engine echoes (``KITDESK_DB_ECHO``): the
+    # statement, then its parameters withheld, as the engine's ``hide_parameters`` has them.
+    sync._log_info(sql)
+    sync._log_info("[kitdesk.db.driver] [SQL parameters hidden due to hide_parameters=True]")
 
 
 def _raise_translated(
@@ -298,6 +307,10 @@ async def commit_with(
     if observed:  # each statement as itself; the COMMIT is the session's commit event
         for sql, args in events:
             sync.dispatch.before_cursor_execute(sync, None, sql, args, None, False)
+    if sync._echo:
+        for sql, _ in events:
+            _echo(sync, sql)
+        sync._log_info("COMMIT")
     try:
         async with adapted._execute_mutex:
             await adapted._connection.execute(";\n".join([*parts, "COMMIT"]))
@@ -307,6 +320,8 @@ async def commit_with(
         undo = f"ROLLBACK TO SAVEPOINT {COMMIT_SAVEPOINT}"
         if observed:
             sync.dispatch.before_cursor_execute(sync, None, undo, (), None, False)
+        if sync._echo:
+            _echo(sync, undo)
         try:
             async with adapted._execute_mutex:
                 await adapted._connection.execute(undo)
