@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.api.app import create_app
@@ -85,7 +86,8 @@ async def _load_demo(url: str) -> None:
         await engine.dispose()
 
 
-Rows = dict[str, list[dict[str, Any]]]
+# Copies of the demo data's tables, kept in the test database beside Kitdesk's own schema.
+SNAPSHOT_SCHEMA = "kitdesk_test_snapshot"
 
 
 @dataclass(frozen=True)
@@ -93,25 +95,48 @@ class Templates:
     """Per backend: how to get an empty or a demo-loaded database quickly for each test.
 
     SQLite: two migrated files to copy. PostgreSQL: one database, reset by deleting every row
-    (far faster than TRUNCATE on small tables) and, for demo tests, re-inserting a snapshot.
+    (far faster than TRUNCATE on small tables) and, for demo tests, copying the demo rows back
+    from a snapshot schema, all in one message that PostgreSQL runs as one transaction.
     """
 
     backend: str
     empty: str
     demo: str
-    demo_rows: Rows = field(default_factory=dict)
+    snapshot: tuple[str, ...] = ()  # PostgreSQL: the tables the demo data fills
+    # PostgreSQL, as a superuser: the reset skips foreign-key triggers (the snapshot is whole),
+    # which makes it about three times faster.
+    replica: bool = False
 
 
-async def _snapshot(url: str) -> Rows:
-    engine = create_engine(Settings(database_url=url))
+def _dsn(url: str) -> str:
+    """The database URL as asyncpg takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _take_snapshot(url: str) -> tuple[tuple[str, ...], bool]:
+    """Copy the demo's tables into the snapshot schema; returns their names, and whether the
+    test role may skip triggers (a superuser)."""
+    connection = await asyncpg.connect(_dsn(url))
     try:
-        async with engine.connect() as conn:
-            return {
-                t.name: [dict(r._mapping) for r in await conn.execute(t.select())]
-                for t in Base.metadata.sorted_tables
-            }
+        superuser = bool(
+            await connection.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        )
+        filled = []
+        for table in Base.metadata.sorted_tables:
+            if await connection.fetchval(f"SELECT EXISTS (SELECT FROM {table.name})"):
+                filled.append(table.name)
+        await connection.execute(
+            "; ".join(
+                [
+                    f"DROP SCHEMA IF EXISTS {SNAPSHOT_SCHEMA} CASCADE",
+                    f"CREATE SCHEMA {SNAPSHOT_SCHEMA}",
+                    *(f"CREATE TABLE {SNAPSHOT_SCHEMA}.{name} AS TABLE {name}" for name in filled),
+                ]
+            )
+        )
+        return tuple(filled), superuser
     finally:
-        await engine.dispose()
+        await connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -121,8 +146,8 @@ def templates(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Templat
         url = os.environ[PG_URL_ENV]
         asyncio.run(_reset_postgres(url))
         asyncio.run(_load_demo(url))
-        rows = asyncio.run(_snapshot(url))
-        return Templates(backend=backend, empty=url, demo=url, demo_rows=rows)
+        snapshot, replica = asyncio.run(_take_snapshot(url))
+        return Templates(backend=backend, empty=url, demo=url, snapshot=snapshot, replica=replica)
     folder = tmp_path_factory.mktemp("template")
     empty, loaded = folder / "empty.db", folder / "demo.db"
     asyncio.run(_migrate(f"sqlite:///{empty}"))
@@ -131,34 +156,29 @@ def templates(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Templat
     return Templates(backend=backend, empty=str(empty), demo=str(loaded))
 
 
-async def _restore_postgres(url: str, rows: Rows) -> None:
-    engine = create_engine(Settings(database_url=url))
-    tables = list(reversed(Base.metadata.sorted_tables))
+# Every table whose key is a plain ``id`` has its sequence set past its highest id after a reset.
+_SERIAL_TABLES = [
+    t.name for t in Base.metadata.sorted_tables if list(t.primary_key.columns.keys()) == ["id"]
+]
+_SET_SEQUENCES = "SELECT " + ", ".join(
+    f"setval(pg_get_serial_sequence('{name}', 'id'), "
+    f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
+    for name in _SERIAL_TABLES
+)
+
+
+async def _restore_postgres(url: str, tables: tuple[str, ...], *, replica: bool) -> None:
+    """Empty every table, then copy ``tables`` back from the snapshot: one message, one
+    transaction (the simple query protocol runs the batch in one round trip)."""
+    statements = ["SET LOCAL session_replication_role = replica"] if replica else []
+    statements += [f"DELETE FROM {t.name}" for t in reversed(Base.metadata.sorted_tables)]
+    statements += [f"INSERT INTO {name} SELECT * FROM {SNAPSHOT_SCHEMA}.{name}" for name in tables]
+    statements.append(_SET_SEQUENCES)
+    connection = await asyncpg.connect(_dsn(url))
     try:
-        async with engine.begin() as conn:
-            # asyncpg's simple-query protocol runs the whole batch in one round trip.
-            raw = await conn.get_raw_connection()
-            await raw.driver_connection.execute(  # type: ignore[union-attr]
-                "; ".join(f"DELETE FROM {t.name}" for t in tables)
-            )
-            for table in Base.metadata.sorted_tables:
-                if rows.get(table.name):
-                    await conn.execute(table.insert(), rows[table.name])
-            serial = [
-                t.name
-                for t in Base.metadata.sorted_tables
-                if list(t.primary_key.columns.keys()) == ["id"]
-            ]
-            await conn.exec_driver_sql(
-                "SELECT "
-                + ", ".join(
-                    f"setval(pg_get_serial_sequence('{name}', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
-                    for name in serial
-                )
-            )
+        await connection.execute("; ".join(statements))
     finally:
-        await engine.dispose()
+        await connection.close()
 
 
 def _fresh_database(templates: Templates, tmp_path: Path, *, with_demo: bool) -> str:
@@ -166,7 +186,8 @@ def _fresh_database(templates: Templates, tmp_path: Path, *, with_demo: bool) ->
         path = tmp_path / "kitdesk.db"
         shutil.copyfile(templates.demo if with_demo else templates.empty, path)
         return f"sqlite:///{path}"
-    asyncio.run(_restore_postgres(templates.empty, templates.demo_rows if with_demo else {}))
+    tables = templates.snapshot if with_demo else ()
+    asyncio.run(_restore_postgres(templates.empty, tables, replica=templates.replica))
     return templates.empty
 
 
