@@ -10,8 +10,10 @@ session's own connection, inside the session's transaction.
 
 What SQLAlchemy would do around the driver is kept: the column types' bind and result processing
 (the same processors), the transaction begun first when the connection has none yet, a driver error
-raised as the SQLAlchemy exception the rest of Kitdesk handles, and a lost connection invalidated so
-that the pool replaces it. On any other database the statement simply goes through SQLAlchemy.
+raised as the SQLAlchemy exception the rest of Kitdesk handles, a lost connection invalidated so
+that the pool replaces it, the engine's statement events, and the statement logged (its values
+withheld) when the engine echoes. On any other database the statement simply goes through
+SQLAlchemy.
 """
 
 from __future__ import annotations
