@@ -118,4 +118,4 @@ def test_serve_starts_with_demo_data_and_takes_the_guides_patient_order(server: 
     assert order["patient"]["id"] == 1234
     assert order["externalOrderIds"] == GUIDE_PATIENT_ORDER["externalOrderIds"]
     assert order["currentStatus"] == "received"
-    assert httpx.get(f"{server.base_url}/api/v3/order", timeout=5).status_code == 401
+    assert httpx.get(f"{server.base_url}/api/v3/order", timeout=30).status_code == 401

@@ -17,18 +17,20 @@ from pathlib import Path
 
 from tests.servers import KITDESK, Server, start_server, stop
 
-# Short timeouts and leases so a killed worker's deliveries come back within seconds.
+# Leases short enough that a killed worker's deliveries come back within the test, yet far
+# longer than an attempt may take (claim, send and timeout) on a loaded machine: a lease that
+# ran out while its worker still lived would let another worker send the same delivery at once.
 WEBHOOK_ENV = {
     "KITDESK_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
-    "KITDESK_WEBHOOK_TIMEOUT_SECONDS": "2",
-    "KITDESK_WEBHOOK_LEASE_SECONDS": "4",
+    "KITDESK_WEBHOOK_TIMEOUT_SECONDS": "5",
+    "KITDESK_WEBHOOK_LEASE_SECONDS": "15",
     "KITDESK_WEBHOOK_WORKER_POLL_SECONDS": "0.05",
     "KITDESK_WEBHOOK_WORKER_BATCH_SIZE": "5",
     "KITDESK_WEBHOOK_RETRY_SCHEDULE_SECONDS": "[0,0,0,0,0]",
 }
 STARTED_LINE = b"webhook worker started"
 # Bounds the wait for a worker to start on a busy machine (a healthy start takes 2 seconds).
-START_POLLS = 600
+START_POLLS = 1200
 START_PAUSE_SECONDS = 0.05
 
 

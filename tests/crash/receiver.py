@@ -81,7 +81,7 @@ class Receiver:
             if answered_at is not None and arrival.status == 200:
                 self.first_success.setdefault(arrival.event_id, answered_at)
 
-    def wait_until_idle(self, *, polls: int = 100, pause: float = 0.05) -> None:
+    def wait_until_idle(self, *, polls: int = 600, pause: float = 0.05) -> None:
         """Wait (bounded) until no request is being answered."""
         for _ in range(polls):
             with self.lock:

@@ -31,8 +31,8 @@ from tests.crash.receiver import Arrival, running_receiver
 LANES = {"postgresql": 6, "sqlite": 3}
 MAX_ORDERS = 15  # per lane
 KILLS = 6
-# Bounded wait for the last worker to deliver what is left (leases run out after 4 seconds).
-DRAIN_POLLS = 200
+# Bounded wait for the last worker to deliver what is left (leases run out after 15 seconds).
+DRAIN_POLLS = 600
 DRAIN_PAUSE_SECONDS = 0.2
 REFUSALS = {(400, "non_orderable_items"), (400, "invalid_packing")}
 

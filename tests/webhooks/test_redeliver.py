@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from kitdesk.db.base import utcnow
 from tests.conftest import Api, assert_problem
 from tests.webhooks.receiver import Receiver

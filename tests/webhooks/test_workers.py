@@ -23,7 +23,7 @@ from tests.webhooks.support import account_of, deliveries, settings_for, subscri
 
 EVENTS = 60
 # Bounds on waiting for deliveries (never a timing assertion): at most this many short polls.
-MAX_POLLS = 1500
+MAX_POLLS = 3000
 POLL_SECONDS = 0.02
 
 
