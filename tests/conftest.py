@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,6 +107,9 @@ class Templates:
     # PostgreSQL, as a superuser: the reset skips foreign-key triggers (the snapshot is whole),
     # which makes it about three times faster.
     replica: bool = False
+    # SQLite: the folder of the ``api`` fixture's database file, the same path for every test so
+    # that the fixture's app can be reused (PostgreSQL reuses its one database anyway).
+    api_folder: Path | None = None
 
 
 def _dsn(url: str) -> str:
@@ -153,7 +157,8 @@ def templates(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Templat
     asyncio.run(_migrate(f"sqlite:///{empty}"))
     shutil.copyfile(empty, loaded)
     asyncio.run(_load_demo(f"sqlite:///{loaded}"))
-    return Templates(backend=backend, empty=str(empty), demo=str(loaded))
+    api_folder = tmp_path_factory.mktemp("api")
+    return Templates(backend=backend, empty=str(empty), demo=str(loaded), api_folder=api_folder)
 
 
 # Every table whose key is a plain ``id`` has its sequence set past its highest id after a reset.
@@ -181,9 +186,17 @@ async def _restore_postgres(url: str, tables: tuple[str, ...], *, replica: bool)
         await connection.close()
 
 
-def _fresh_database(templates: Templates, tmp_path: Path, *, with_demo: bool) -> str:
+def _fresh_database(templates: Templates, folder: Path | None, *, with_demo: bool) -> str:
     if templates.backend == "sqlite":
-        path = tmp_path / "kitdesk.db"
+        assert folder is not None
+        path = folder / "kitdesk.db"
+        # A file used by an earlier test: its write-ahead log must not outlive it.
+        for leftover in (
+            path,
+            path.with_name(f"{path.name}-wal"),
+            path.with_name(f"{path.name}-shm"),
+        ):
+            leftover.unlink(missing_ok=True)
         shutil.copyfile(templates.demo if with_demo else templates.empty, path)
         return f"sqlite:///{path}"
     tables = templates.snapshot if with_demo else ()
@@ -261,34 +274,66 @@ class Api:
             self.counter.active = False
 
 
+# The ``api`` fixture's apps, one per distinct settings (the database URL and whatever the
+# environment sets), reused from test to test. FastAPI builds each route's dependency tree and
+# response fields on an app's first requests, and each app copies the OpenAPI document: about a
+# third of a short test's CPU, paid once per app instead of once per test. Each test still runs
+# the app's lifespan (its own engine, connections and worker) on a freshly reset database; an app
+# whose settings a test changed is not used again.
+_APPS: dict[str, FastAPI] = {}
+# What an app keeps in ``app.state`` from one test to the next: its settings and what it derives
+# from the OpenAPI document. Anything else (the engine, the session factory, pending
+# idempotency releases) belongs to one lifespan and is dropped when the test ends.
+_LASTING_STATE = frozenset({"settings", "documented_paths", "literal_paths"})
+
+
+def _app_for(database_url: str) -> tuple[str, FastAPI]:
+    settings = Settings(database_url=database_url)
+    key = settings.model_dump_json()
+    app = _APPS.get(key)
+    if app is None:
+        app = _APPS[key] = create_app(settings)
+    return key, app
+
+
+def _after_test(key: str, app: FastAPI) -> None:
+    for name in set(vars(app.state)["_state"]) - _LASTING_STATE:
+        delattr(app.state, name)
+    if app.state.settings.model_dump_json() != key:
+        del _APPS[key]
+
+
 @pytest.fixture
-def api(request: pytest.FixtureRequest, templates: Templates, tmp_path: Path) -> Iterator[Api]:
+def api(request: pytest.FixtureRequest, templates: Templates) -> Iterator[Api]:
     """The Kitdesk app on a fresh database, driven in-process.
 
     The database holds the demo data when the test also asks for ``demo_keys``, ``key`` or
     ``other_key``, and is empty otherwise.
     """
     with_demo = any(name in request.fixturenames for name in DEMO_FIXTURES)
-    database_url = _fresh_database(templates, tmp_path, with_demo=with_demo)
-    app = create_app(Settings(database_url=database_url))
+    database_url = _fresh_database(templates, templates.api_folder, with_demo=with_demo)
+    settings_key, app = _app_for(database_url)
     holder: list[Api] = []
-    with TestClient(app, raise_server_exceptions=False) as client:
-        engine = app.state.engine
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            engine = app.state.engine
 
-        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            counter = holder[0].counter if holder else None
-            if (
-                counter is not None
-                and counter.active
-                and not statement.lstrip()
-                .upper()
-                .startswith(("SAVEPOINT", "RELEASE", "BEGIN", "PRAGMA"))
-            ):
-                counter.statements.append(statement)
+            def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+                counter = holder[0].counter if holder else None
+                if (
+                    counter is not None
+                    and counter.active
+                    and not statement.lstrip()
+                    .upper()
+                    .startswith(("SAVEPOINT", "RELEASE", "BEGIN", "PRAGMA"))
+                ):
+                    counter.statements.append(statement)
 
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
-        holder.append(Api(client=client, counter=QueryCounter()))
-        yield holder[0]
+            event.listen(engine.sync_engine, "before_cursor_execute", count)
+            holder.append(Api(client=client, counter=QueryCounter()))
+            yield holder[0]
+    finally:
+        _after_test(settings_key, app)
 
 
 @pytest.fixture
