@@ -276,31 +276,66 @@ class Api:
 
 # The ``api`` fixture's apps, one per distinct settings (the database URL and whatever the
 # environment sets), reused from test to test. FastAPI builds each route's dependency tree and
-# response fields on an app's first requests, and each app copies the OpenAPI document: about a
-# third of a short test's CPU, paid once per app instead of once per test. Each test still runs
-# the app's lifespan (its own engine, connections and worker) on a freshly reset database; an app
-# whose settings a test changed is not used again.
-_APPS: dict[str, FastAPI] = {}
-# What an app keeps in ``app.state`` from one test to the next: its settings and what it derives
-# from the OpenAPI document. Anything else (the engine, the session factory, pending
+# response fields on an app's first requests, each app copies the OpenAPI document, and each
+# engine compiles every statement once: most of a short test's CPU, paid once per app instead of
+# once per test. Each test still runs the app's lifespan (its own connection pool and webhook
+# worker) on a freshly reset database. An app whose settings or engine listeners a test changed
+# is not used again.
+@dataclass
+class _ReusedApp:
+    app: FastAPI
+    settings_key: str
+    listeners: tuple[int, ...]  # how many listeners the engine had, per event, when built
+    current: list[Api] = field(default_factory=list)  # the running test's Api
+
+
+_APPS: dict[str, _ReusedApp] = {}
+# What an app keeps in ``app.state`` from one test to the next: its settings, its engine and
+# session factory, and what it derives from the OpenAPI document. Anything else (pending
 # idempotency releases) belongs to one lifespan and is dropped when the test ends.
-_LASTING_STATE = frozenset({"settings", "documented_paths", "literal_paths"})
+_LASTING_STATE = frozenset(
+    {"settings", "engine", "session_factory", "documented_paths", "literal_paths"}
+)
+_ENGINE_EVENTS = ("before_cursor_execute", "after_cursor_execute", "begin", "commit", "rollback")
 
 
-def _app_for(database_url: str) -> tuple[str, FastAPI]:
+def _listeners(app: FastAPI) -> tuple[int, ...]:
+    dispatch = app.state.engine.sync_engine.dispatch
+    return tuple(len(getattr(dispatch, name)) for name in _ENGINE_EVENTS)
+
+
+def _reused_app(database_url: str) -> _ReusedApp:
     settings = Settings(database_url=database_url)
     key = settings.model_dump_json()
-    app = _APPS.get(key)
-    if app is None:
-        app = _APPS[key] = create_app(settings)
-    return key, app
+    reused = _APPS.get(key)
+    if reused is None:
+        app = create_app(settings)
+        current: list[Api] = []
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            counter = current[0].counter if current else None
+            if (
+                counter is not None
+                and counter.active
+                and not statement.lstrip()
+                .upper()
+                .startswith(("SAVEPOINT", "RELEASE", "BEGIN", "PRAGMA"))
+            ):
+                counter.statements.append(statement)
+
+        event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+        reused = _APPS[key] = _ReusedApp(app, key, _listeners(app), current)
+    return reused
 
 
-def _after_test(key: str, app: FastAPI) -> None:
+def _after_test(reused: _ReusedApp) -> None:
+    reused.current.clear()
+    app = reused.app
     for name in set(vars(app.state)["_state"]) - _LASTING_STATE:
         delattr(app.state, name)
-    if app.state.settings.model_dump_json() != key:
-        del _APPS[key]
+    changed = app.state.settings.model_dump_json() != reused.settings_key
+    if changed or _listeners(app) != reused.listeners:
+        del _APPS[reused.settings_key]
 
 
 @pytest.fixture
@@ -312,28 +347,13 @@ def api(request: pytest.FixtureRequest, templates: Templates) -> Iterator[Api]:
     """
     with_demo = any(name in request.fixturenames for name in DEMO_FIXTURES)
     database_url = _fresh_database(templates, templates.api_folder, with_demo=with_demo)
-    settings_key, app = _app_for(database_url)
-    holder: list[Api] = []
+    reused = _reused_app(database_url)
     try:
-        with TestClient(app, raise_server_exceptions=False) as client:
-            engine = app.state.engine
-
-            def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-                counter = holder[0].counter if holder else None
-                if (
-                    counter is not None
-                    and counter.active
-                    and not statement.lstrip()
-                    .upper()
-                    .startswith(("SAVEPOINT", "RELEASE", "BEGIN", "PRAGMA"))
-                ):
-                    counter.statements.append(statement)
-
-            event.listen(engine.sync_engine, "before_cursor_execute", count)
-            holder.append(Api(client=client, counter=QueryCounter()))
-            yield holder[0]
+        with TestClient(reused.app, raise_server_exceptions=False) as client:
+            reused.current.append(Api(client=client, counter=QueryCounter()))
+            yield reused.current[0]
     finally:
-        _after_test(settings_key, app)
+        _after_test(reused)
 
 
 @pytest.fixture

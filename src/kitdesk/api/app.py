@@ -80,11 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.install_guards()
 
+    # The engine belongs to the app: creating it opens no connection. Its connection pool lives
+    # as long as the lifespan, which closes it; a later lifespan of the same app (the test suite
+    # runs many) opens a new one and keeps the engine's compiled statements.
+    engine = create_engine(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings)
-        app.state.engine = engine
-        app.state.session_factory = create_session_factory(engine)
         try:
             async with in_process_worker(settings, engine):
                 yield
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(deps.single_valued_query)],
     )
     app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
     problems.install(app)
     # Routers are tried in this order for every request: the order endpoints, the busiest, come
     # first (measured: about 5 % of an order request's CPU went to matching the routers before).
