@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench import procstat
 from bench.capture import Capture, Captured
@@ -26,6 +28,10 @@ class Point:
     statements: float  # SQL statements per request
     transactions: float  # database transactions per request
     cpu_per_1k: float  # CPU seconds of the API workers per 1,000 requests
+    # The load generator's connections held by each API worker, busiest first, counted once the
+    # run is under way. wrk keeps its connections open, so a split such as 11/5 lasts the whole
+    # point and the busier worker's queue sets the p99.
+    split: tuple[int, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -69,14 +75,15 @@ def measure_all(
         statements = sum(r.statements for r in requests) / len(requests)
         transactions = sum(r.transactions for r in requests) / len(requests)
         for connections in plan.points:
-            service, cpu = _service(server, endpoint, data, connections, plan)
+            service, cpu, split = _service(server, endpoint, data, connections, plan)
             ceiling = _ceiling(db, scripts[script_kind(endpoint)], connections, plan, work)
             point = Point(
-                endpoint.name, connections, service, ceiling, statements, transactions, cpu
+                endpoint.name, connections, service, ceiling, statements, transactions, cpu, split
             )
             print(
                 f"bench: {endpoint.name} c={connections}: {service.rate:.0f} req/s, "
-                f"ceiling {ceiling.rate:.0f}/s, ratio {point.ratio:.2f}",
+                f"ceiling {ceiling.rate:.0f}/s, ratio {point.ratio:.2f}, "
+                f"connections per worker {'/'.join(map(str, split))}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -86,14 +93,30 @@ def measure_all(
 
 def _service(
     server: Server, endpoint: Endpoint, data: DataSet, connections: int, plan: Plan
-) -> tuple[Sample, float]:
+) -> tuple[Sample, float, tuple[int, ...]]:
     if plan.warmup:
         wrk(server.base_url, endpoint, data, connections=connections, seconds=plan.warmup)
+    port = urlsplit(server.base_url).port
+    assert port is not None
+    counted: list[dict[int, int]] = []
+    # Counted a moment into the run (wrk opens its connections at its start), never after it.
+    counter = threading.Timer(
+        min(1.0, plan.duration / 2),
+        lambda: counted.append(procstat.established(server.workers, port)),
+    )
     before = sum(procstat.cpu_seconds(pid) for pid in server.workers)
-    sample = wrk(server.base_url, endpoint, data, connections=connections, seconds=plan.duration)
+    counter.start()
+    try:
+        sample = wrk(
+            server.base_url, endpoint, data, connections=connections, seconds=plan.duration
+        )
+    finally:
+        counter.cancel()
+        counter.join()
     check_workers(server)
     used = sum(procstat.cpu_seconds(pid) for pid in server.workers) - before
-    return sample, (used / sample.requests * 1000 if sample.requests else 0.0)
+    split = tuple(sorted(counted[0].values(), reverse=True)) if counted else ()
+    return sample, (used / sample.requests * 1000 if sample.requests else 0.0), split
 
 
 def _ceiling(

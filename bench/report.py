@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = [
     "endpoint",
     "conns",
+    "per worker",
     "req/s",
     "p50 ms",
     "p99 ms",
@@ -82,6 +83,7 @@ def row(point: Point) -> list[str]:
     return [
         point.endpoint,
         str(point.connections),
+        "/".join(map(str, point.split)) or "-",
         f"{s.rate:.1f}",
         f"{s.p50_ms:.2f}",
         f"{s.p99_ms:.2f}",

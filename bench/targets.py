@@ -70,10 +70,15 @@ def _ratio_and_p99(name: str, p: Point, ratio: float, p99_ms: float) -> list[Tar
         Target(
             f"{name}: p99",
             f"≤ {p99_ms:g} ms",
-            f"{p.service.p99_ms:.1f} ms",
+            f"{p.service.p99_ms:.1f} ms" + _split(p),
             p.service.p99_ms <= p99_ms,
         ),
     ]
+
+
+def _split(p: Point) -> str:
+    # A p99 depends on how the load generator's connections fell between the workers.
+    return f" ({'/'.join(map(str, p.split))} connections per worker)" if p.split else ""
 
 
 def lines(points: list[Point]) -> list[str]:

@@ -27,7 +27,9 @@ from bench import chart, report
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE_TIMEOUT_SECONDS = 900
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-NUMBER_COLUMNS = [c for c in report.COLUMNS if c not in ("endpoint", "conns", "errors")]
+NUMBER_COLUMNS = [
+    c for c in report.COLUMNS if c not in ("endpoint", "conns", "per worker", "errors")
+]
 
 
 @pytest.mark.slow
@@ -50,6 +52,8 @@ def _assert_report(path: Path) -> None:
     assert [r["endpoint"] for r in rows] == _expected_endpoints()
     for r in rows:
         assert r["conns"] == "1"
+        # The one connection, found held by one of the two workers.
+        assert sorted(r["per worker"].split("/")) == ["0", "1"], r["per worker"]
         assert r["errors"] == "0"
         for column in NUMBER_COLUMNS:
             assert float(r[column]) > 0, (r["endpoint"], column, r[column])
@@ -100,7 +104,9 @@ def _capture_and_report_on_sqlite(folder: Path) -> None:
         sample = Sample(requests=100 * n, seconds=2.0, p50_ms=1.5 * n, p99_ms=4.0 * n, errors=0)
         statements = sum(r.statements for r in requests) / len(requests)
         transactions = sum(r.transactions for r in requests) / len(requests)
-        points.append(Point(endpoint.name, 1, sample, sample, statements, transactions, 0.5))
+        points.append(
+            Point(endpoint.name, 1, sample, sample, statements, transactions, 0.5, (1, 0))
+        )
     machine = report.Machine.here("none (SQLite)")
     text = report.render(points, {1: 2048}, None, machine, report.describe(data, 2, 2, 0))
     path = report.write(folder / "results", text, machine)

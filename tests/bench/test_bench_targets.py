@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from bench.loadgen import Sample
 from bench.measure import Point
 
@@ -63,3 +65,16 @@ def test_the_section_lists_every_target_with_its_verdict() -> None:
     assert "## Targets (at 16 connections)" in text
     assert "| deep page cost ÷ first pages' cost | ≤ 5x | 2.0x | yes |" in text
     assert "| POST /api/v3/order: service ÷ ceiling | ≥ 0.50 | 0.40 | no |" in text
+
+
+def test_a_p99_names_how_the_connections_fell_between_the_workers() -> None:
+    points = _run(post=500, fetch=240, pages=600, deep=100)
+    points[-3] = dataclasses.replace(points[-3], split=(11, 5))  # the fetch at 16 connections
+
+    verdicts = _verdicts(points)
+
+    assert verdicts["GET /api/v3/order/{id}: p99"] == (
+        "25.0 ms (11/5 connections per worker)",
+        False,
+    )
+    assert verdicts["POST /api/v3/order: p99"] == ("40.0 ms", True)
