@@ -39,6 +39,7 @@ class Options:
     server_url: str
     database: str
     results: Path
+    shared_socket: bool = False
 
 
 def parse(argv: list[str]) -> Options:
@@ -53,6 +54,11 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--server-url", default=DEFAULT_SERVER_URL, help="PostgreSQL to use")
     parser.add_argument("--database", default=DEFAULT_DATABASE, help="database to create")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where reports go")
+    parser.add_argument(
+        "--shared-socket",
+        action="store_true",
+        help="serve with one listening socket shared by the workers (to compare with the default)",
+    )
     a = parser.parse_args(argv)
     points = a.points or ("1" if a.smoke else "1,4,16")
     return Options(
@@ -64,6 +70,7 @@ def parse(argv: list[str]) -> Options:
         server_url=a.server_url,
         database=a.database,
         results=a.results,
+        shared_socket=a.shared_socket,
     )
 
 
@@ -88,7 +95,10 @@ def _run_on(db: BenchDatabase, options: Options, work: Path) -> Path:
     captured = capture(db.url, data, work)
     scripts = write_scripts(captured, data, work / "scripts")
     plan = Plan(points=options.points, duration=options.duration, warmup=options.warmup)
-    with kitdesk_server(db.url, work / "server.log", workers=WORKERS) as server:
+    serving = kitdesk_server(
+        db.url, work / "server.log", workers=WORKERS, shared_socket=options.shared_socket
+    )
+    with serving as server:
         points = measure_all(server, db, data, captured, scripts, plan, work)
         peaks = {pid: procstat.memory_kib(pid, "VmHWM") for pid in server.workers}
         flat = None
@@ -98,6 +108,8 @@ def _run_on(db: BenchDatabase, options: Options, work: Path) -> Path:
             flat = soak(server, data, seconds=options.soak_seconds, connections=connections)
     machine = report.Machine.here(db.server_version())
     setup = report.describe(data, WORKERS, options.duration, options.warmup)
+    if options.shared_socket:
+        setup += "; workers sharing one listening socket (--shared-socket)"
     path = report.write(
         options.results, report.render(points, peaks, flat, machine, setup), machine
     )

@@ -48,6 +48,16 @@ def command_line(pid: int) -> str:
 
 def established(pids: list[int], port: int) -> dict[int, int]:
     """How many established TCP connections to the local ``port`` each process holds."""
+    return _held(pids, port, "01")
+
+
+def listening(pids: list[int], port: int) -> dict[int, int]:
+    """How many sockets listening on ``port`` each process holds."""
+    return _held(pids, port, "0A")
+
+
+def sockets_on(port: int, state: str) -> set[str]:
+    """The inodes of the TCP sockets on local ``port`` in ``state`` (01 ESTABLISHED, 0A LISTEN)."""
     inodes: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -57,8 +67,14 @@ def established(pids: list[int], port: int) -> dict[int, int]:
         for line in lines:
             fields = line.split()  # sl, local address, remote address, state, ..., inode
             local_port = int(fields[1].rsplit(":", 1)[1], 16)
-            if fields[3] == "01" and local_port == port:  # 01: ESTABLISHED
+            if fields[3] == state and local_port == port:
                 inodes.add(fields[9])
+    return inodes
+
+
+def _held(pids: list[int], port: int, state: str) -> dict[int, int]:
+    # A process's descriptors name the inodes of the sockets it holds.
+    inodes = sockets_on(port, state)
     counts = {}
     for pid in pids:
         held = 0

@@ -102,12 +102,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def kitdesk_server(database_url: str, log: Path, *, workers: int) -> Iterator[Server]:
-    """``kitdesk serve --workers N --no-demo`` on a free loopback port."""
+def kitdesk_server(
+    database_url: str, log: Path, *, workers: int, shared_socket: bool = False
+) -> Iterator[Server]:
+    """``kitdesk serve --workers N --no-demo`` on a free loopback port (each worker with a
+    listening socket of its own, unless ``shared_socket``)."""
     port = _free_port()
     env = {**os.environ, "KITDESK_DATABASE_URL": database_url, "KITDESK_LOG_LEVEL": "warning"}
     command = [str(KITDESK), "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(port)]
-    process = _spawn([*command, "--workers", str(workers)], env, log)
+    command += ["--workers", str(workers)] + (["--shared-socket"] if shared_socket else [])
+    process = _spawn(command, env, log)
     server = Server(process, f"http://127.0.0.1:{port}", log, [])
     try:
         _wait(server, workers)

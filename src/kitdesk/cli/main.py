@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 
-from kitdesk.cli import ops
+from kitdesk import logs
+from kitdesk.cli import ops, supervisor
 from kitdesk.cli.runtime import fail, parse, run, run_in_transaction
 from kitdesk.cli.worker import worker as worker_command
 from kitdesk.db.engine import create_engine, create_session_factory, session_scope
@@ -103,6 +104,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int, typer.Option(help="API worker processes.")] = 1,
+    reuse_port: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-port/--shared-socket",
+            help="With several workers: a listening socket per worker (SO_REUSEPORT, so the "
+            "kernel spreads connections evenly), or uvicorn's one shared socket.",
+        ),
+    ] = True,
     demo_data: Annotated[
         bool, typer.Option("--demo/--no-demo", help="Load demo data into an empty database.")
     ] = True,
@@ -118,14 +127,22 @@ def serve(
             typer.echo(
                 "database already holds data; KITDESK_DEMO_API_KEY only applies to a first start"
             )
+    config: dict[str, Any] = {
+        "app": "kitdesk.api.app:create_app_from_env",
+        "factory": True,
+        "log_level": settings.log_level,
+        "access_log": False,
+    }
+    host, port = host or settings.host, port or settings.port
+    if workers > 1 and reuse_port and supervisor.supported():
+        logs.configure(settings)
+        supervisor.Supervisor(config, host, port, workers).run()
+        return
     uvicorn.run(
-        "kitdesk.api.app:create_app_from_env",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        **config,
+        host=host,
+        port=port,
         workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
         # A worker importing Kitdesk on a busy host without bytecode caches can take longer than
         # uvicorn's default 5 s to answer its first health check, and would be killed in a loop.
         timeout_worker_healthcheck=60,
