@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import time
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
@@ -43,8 +44,9 @@ _spawn = multiprocessing.get_context("spawn")
 
 
 def supported() -> bool:
-    """True where the kernel spreads connections over sockets sharing a port (Linux)."""
-    return hasattr(socket, "SO_REUSEPORT")
+    """True where the kernel spreads connections over sockets sharing a port: Linux. (The BSDs
+    and macOS accept ``SO_REUSEPORT`` too, but hand every connection to one of the sockets.)"""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
 def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
