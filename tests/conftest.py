@@ -279,8 +279,8 @@ class Api:
 # response fields on an app's first requests, each app copies the OpenAPI document, and each
 # engine compiles every statement once: most of a short test's CPU, paid once per app instead of
 # once per test. Each test still runs the app's lifespan (its own connection pool and webhook
-# worker) on a freshly reset database. An app whose settings or engine listeners a test changed
-# is not used again.
+# worker) on a freshly reset database. An app whose settings, engine listeners or dependency
+# overrides a test changed is not used again.
 @dataclass
 class _ReusedApp:
     app: FastAPI
@@ -334,7 +334,7 @@ def _after_test(reused: _ReusedApp) -> None:
     for name in set(vars(app.state)["_state"]) - _LASTING_STATE:
         delattr(app.state, name)
     changed = app.state.settings.model_dump_json() != reused.settings_key
-    if changed or _listeners(app) != reused.listeners:
+    if changed or _listeners(app) != reused.listeners or app.dependency_overrides:
         del _APPS[reused.settings_key]
 
 

@@ -69,3 +69,12 @@ def test_other_settings_from_the_environment_get_an_app_of_their_own(
     assert allowing is not plain
     assert allowing.app.state.settings.webhook_allow_private_urls is True
     assert plain.app.state.settings.webhook_allow_private_urls is False
+
+
+def test_an_app_given_dependency_overrides_is_built_again(url: str) -> None:
+    first = conftest._reused_app(url)
+    first.app.dependency_overrides[object] = object
+
+    conftest._after_test(first)
+
+    assert conftest._reused_app(url) is not first
