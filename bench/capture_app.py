@@ -39,9 +39,17 @@ class Recorder:
     def attach(self) -> None:
         """Listen on every engine the process creates (the app builds its engine at startup)."""
         event.listen(Engine, "before_cursor_execute", self._statement)
-        event.listen(Engine, "begin", lambda conn: self.write(kind="begin"))
-        event.listen(Engine, "commit", lambda conn: self.write(kind="commit"))
-        event.listen(Engine, "rollback", lambda conn: self.write(kind="rollback"))
+        for kind in ("begin", "commit", "rollback"):
+            event.listen(Engine, kind, self._control(kind))
+
+    def _control(self, kind: str) -> Any:
+        def write(conn: Any) -> None:
+            # A connection in autocommit sends no BEGIN, COMMIT or ROLLBACK, whatever the
+            # session does: each of its statements is a transaction of its own.
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                self.write(kind=kind)
+
+        return write
 
     def _statement(
         self,

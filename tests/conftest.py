@@ -294,7 +294,14 @@ _APPS: dict[str, _ReusedApp] = {}
 # session factory, and what it derives from the OpenAPI document. Anything else (pending
 # idempotency releases) belongs to one lifespan and is dropped when the test ends.
 _LASTING_STATE = frozenset(
-    {"settings", "engine", "session_factory", "documented_paths", "literal_paths"}
+    {
+        "settings",
+        "engine",
+        "session_factory",
+        "read_session_factory",
+        "documented_paths",
+        "literal_paths",
+    }
 )
 _ENGINE_EVENTS = ("before_cursor_execute", "after_cursor_execute", "begin", "commit", "rollback")
 

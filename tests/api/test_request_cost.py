@@ -118,3 +118,61 @@ def test_placing_an_order_costs_the_same_statements_whatever_it_holds(
     large_cost = PLACE_STATEMENTS[backend]
     small_cost = large_cost - SMALL_ORDER_SAVES[backend]
     assert costs == [large_cost, small_cost, large_cost]
+
+
+@contextmanager
+def server_transaction_states(api: Api) -> Iterator[list[tuple[str, bool]]]:
+    """Each statement sent inside the block, with whether the server was inside a transaction
+    block once it had run (PostgreSQL's own report, read from asyncpg's protocol)."""
+    engine = api.client.app.state.engine.sync_engine  # type: ignore[attr-defined]
+    seen: list[tuple[str, bool]] = []
+
+    def on_statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        asyncpg_connection = conn.connection.dbapi_connection._connection
+        seen.append((" ".join(statement.split()[:3]), asyncpg_connection.is_in_transaction()))
+
+    event.listen(engine, "after_cursor_execute", on_statement)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "after_cursor_execute", on_statement)
+
+
+def test_an_order_fetch_sends_no_begin_or_commit_on_postgresql(
+    api: Api, key: str, backend: str
+) -> None:
+    # On PostgreSQL the fetch's reads and its audit entry each commit by themselves
+    # (autocommit): two round trips fewer than a transaction around them. On SQLite it stays one
+    # transaction (BEGIN IMMEDIATE).
+    order = api.post(ORDERS, key=key, json=patient_order(1234, orderItems=items(1000))).json()
+    set_last_use(api, key, utcnow())
+    with transactions(api) as begun:
+        assert api.get(f"{ORDERS}/{order['id']}", key=key).status_code == 200
+    if backend == "sqlite":
+        assert len(begun) == 1 and begun[0].startswith("SELECT api_keys.id")
+        return
+    with server_transaction_states(api) as seen, api.count_queries() as counter:
+        response = api.get(f"{ORDERS}/{order['id']}", key=key)
+    assert response.status_code == 200, response.text
+    assert response.json() == order
+    assert (
+        seen[0][0].startswith("SELECT api_keys.id") and seen[-1][0] == "INSERT INTO audit_entries"
+    )
+    # The server reports no open transaction block after any of them.
+    assert [inside for _, inside in seen] == [False] * len(seen)
+    control = ("BEGIN", "COMMIT")
+    assert not [s for s in counter.statements if s.lstrip().upper().startswith(control)]
+
+
+def test_a_stale_last_use_is_written_by_an_order_fetch_too(api: Api, key: str) -> None:
+    order = api.post(ORDERS, key=key, json=patient_order(1234, orderItems=items(1000))).json()
+    stale = utcnow() - timedelta(minutes=5)
+    set_last_use(api, key, stale)
+    assert api.get(f"{ORDERS}/{order['id']}", key=key).status_code == 200
+
+    async def last_use(session: AsyncSession) -> Any:
+        return await session.scalar(
+            select(ApiKey.last_used_at).where(ApiKey.key_hash == hash_key(key))
+        )
+
+    assert api.call(last_use) > stale

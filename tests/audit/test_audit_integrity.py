@@ -85,6 +85,20 @@ def test_a_read_whose_audit_entry_fails_returns_no_patient_data(api: Api, key: s
     assert_internal_error(listed)
 
 
+def test_an_order_fetch_whose_audit_entry_fails_returns_no_patient_data(api: Api, key: str) -> None:
+    # The order fetch's busiest path (PostgreSQL: its statements in autocommit) too.
+    api.patch(f"{PATIENTS}/{DEMO_PATIENT}", key=key, json={"firstName": UNIQUE_NAME})
+    body = {"patient": {"id": DEMO_PATIENT}, "orderItems": [{"item": {"id": 1000}, "count": 1}]}
+    order = api.post("/api/v3/order", key=key, json=body)
+    assert order.status_code == 201, order.text
+    assert UNIQUE_NAME in order.text
+
+    with audit_table_gone(api):
+        fetched = api.get(f"/api/v3/order/{order.json()['id']}", key=key)
+
+    assert_internal_error(fetched)
+
+
 def test_a_refusal_whose_audit_entry_fails_is_a_500(api: Api, other_key: str) -> None:
     with audit_table_gone(api):
         response = api.get(f"{PATIENTS}/{DEMO_PATIENT}", key=other_key)

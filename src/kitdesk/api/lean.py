@@ -74,7 +74,8 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
     order_id = int(raw)
     if not 1 <= order_id <= MAX_ID:
         return None
-    async with session_scope(request.app.state.session_factory) as session:
+    # In autocommit on PostgreSQL: the reads and the audit entry's INSERT need no transaction.
+    async with session_scope(request.app.state.read_session_factory) as session:
         caller = await deps.identify(request, session, key)
         view = await queries.get_order(session, account_id=caller.account_id, order_id=order_id)
         await audit.write_pending(session)
