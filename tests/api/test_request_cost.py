@@ -149,15 +149,15 @@ def test_an_order_fetch_sends_no_begin_or_commit_on_postgresql(
     with transactions(api) as begun:
         assert api.get(f"{ORDERS}/{order['id']}", key=key).status_code == 200
     if backend == "sqlite":
-        assert len(begun) == 1 and begun[0].startswith("SELECT api_keys.id")
+        assert len(begun) == 1
+        assert begun[0].startswith("SELECT api_keys.id")
         return
     with server_transaction_states(api) as seen, api.count_queries() as counter:
         response = api.get(f"{ORDERS}/{order['id']}", key=key)
     assert response.status_code == 200, response.text
     assert response.json() == order
-    assert (
-        seen[0][0].startswith("SELECT api_keys.id") and seen[-1][0] == "INSERT INTO audit_entries"
-    )
+    assert seen[0][0].startswith("SELECT api_keys.id")
+    assert seen[-1][0] == "INSERT INTO audit_entries"
     # The server reports no open transaction block after any of them.
     assert [inside for _, inside in seen] == [False] * len(seen)
     control = ("BEGIN", "COMMIT")
