@@ -298,7 +298,7 @@ _LASTING_STATE = frozenset(
         "settings",
         "engine",
         "session_factory",
-        "read_session_factory",
+        "read_engine",
         "documented_paths",
         "literal_paths",
     }

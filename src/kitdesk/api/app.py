@@ -34,7 +34,7 @@ from kitdesk.api.routes import (
     webhook_logs,
     webhooks,
 )
-from kitdesk.db.engine import create_engine, create_read_session_factory, create_session_factory
+from kitdesk.db.engine import create_engine, create_read_engine, create_session_factory
 from kitdesk.domain.webhooks.worker import in_process_worker
 from kitdesk.settings import Settings
 
@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
-    app.state.read_session_factory = create_read_session_factory(engine)
+    app.state.read_engine = create_read_engine(engine)
     problems.install(app)
     # Routers are tried in this order for every request: the order endpoints, the busiest, come
     # first (measured: about 5 % of an order request's CPU went to matching the routers before).

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kitdesk import context
 from kitdesk.api import documented
@@ -54,7 +54,9 @@ async def _caller(
     return await identify(request, session, key)
 
 
-async def identify(request: Request, session: AsyncSession, key: str | None) -> Caller:
+async def identify(
+    request: Request, session: AsyncSession | AsyncConnection, key: str | None
+) -> Caller:
     """The caller behind the request's API key, named in the request's context (or 401)."""
     # The key is read in the request's own transaction: a request costs one transaction. Once
     # its last recorded use is older than the configured resolution, that use is written and

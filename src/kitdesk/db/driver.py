@@ -209,6 +209,17 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
     return connection
 
 
+# What the statements here run on: a session (inside its transaction), or a connection of its
+# own (a read in autocommit, ``kitdesk.db.engine.create_read_engine``).
+Executor = AsyncSession | AsyncConnection
+
+
+async def _executor_connection(executor: Executor) -> AsyncConnection:
+    if isinstance(executor, AsyncConnection):
+        return executor
+    return await _connection(executor)
+
+
 def is_postgresql(session: AsyncSession) -> bool:
     """Whether the session's database is PostgreSQL (where statements here go by asyncpg)."""
     bind = session.bind
@@ -218,10 +229,10 @@ def is_postgresql(session: AsyncSession) -> bool:
 
 
 async def fetch(
-    session: AsyncSession, statement: ClauseElement, params: Mapping[str, Any]
+    executor: Executor, statement: ClauseElement, params: Mapping[str, Any]
 ) -> list[Row]:
     """Every row ``statement`` returns for ``params``, as tuples in its column order."""
-    connection = await _connection(session)
+    connection = await _executor_connection(executor)
     if connection.dialect.name != "postgresql":
         return [tuple(r) for r in await connection.execute(statement, params)]  # type: ignore[call-overload]
     compiled = _compile(statement, connection.dialect, params)
@@ -233,12 +244,12 @@ async def fetch(
 
 
 async def execute_many(
-    session: AsyncSession, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]
+    executor: Executor, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]
 ) -> None:
     """Run a statement that returns nothing once per parameter set, in one round trip."""
     if not rows:
         return
-    connection = await _connection(session)
+    connection = await _executor_connection(executor)
     if connection.dialect.name != "postgresql":
         await connection.execute(statement, list(rows))  # type: ignore[call-overload]
         return

@@ -80,19 +80,20 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for a read whose only write is one statement (its audit entry), on PostgreSQL.
+def create_read_engine(engine: AsyncEngine) -> AsyncEngine | None:
+    """On PostgreSQL, the engine (same pool) for a read whose only write is one statement (its
+    audit entry); None on SQLite.
 
-    Their connections are in autocommit: every statement is a transaction of its own, so no
+    Its connections are in autocommit: every statement is a transaction of its own, so no
     BEGIN and no COMMIT travel to the server (two of a fetch's seven round trips). Nothing is
     lost by it: under READ COMMITTED each statement of a transaction reads its own snapshot
-    anyway, and the one write (the audit entry's INSERT) is atomic by itself. A write that
-    must stay with others in one transaction has no place in such a session. On SQLite the
-    plain factory is returned (its reads take the write lock at BEGIN, see ``create_engine``).
+    anyway, and the one write (the audit entry's INSERT) is atomic by itself. A write that must
+    stay with others in one transaction has no place on it. SQLite keeps its transaction (its
+    reads take the write lock at BEGIN, see ``create_engine``).
     """
     if is_sqlite(engine.url.render_as_string()):
-        return create_session_factory(engine)
-    return create_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        return None
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @asynccontextmanager

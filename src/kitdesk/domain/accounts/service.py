@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kitdesk.db import driver
 from kitdesk.db.base import utcnow
@@ -232,7 +232,10 @@ _RECORD_USE = (
 
 
 async def check_key(
-    session: AsyncSession, secret: str | None, *, resolution: timedelta = LAST_USED_RESOLUTION
+    session: AsyncSession | AsyncConnection,
+    secret: str | None,
+    *,
+    resolution: timedelta = LAST_USED_RESOLUTION,
 ) -> KeyCheck:
     """The caller behind a presented key, or Unauthorized; reads only (see ``record_use``)."""
     if not secret:
@@ -258,7 +261,10 @@ async def check_key(
 
 
 async def record_use(
-    session: AsyncSession, *, key_id: int, resolution: timedelta = LAST_USED_RESOLUTION
+    session: AsyncSession | AsyncConnection,
+    *,
+    key_id: int,
+    resolution: timedelta = LAST_USED_RESOLUTION,
 ) -> None:
     """Set a key's last use to now, unless another request did so within ``resolution``."""
     now = utcnow()

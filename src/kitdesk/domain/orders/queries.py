@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from kitdesk.db import driver
 from kitdesk.db.models import Order, OrderExternalId
 from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.common import PageRequest
@@ -38,6 +39,16 @@ async def get_order(session: AsyncSession, *, account_id: int | None, order_id: 
     """
     view = await views.order_view(session, account_id=account_id, order_id=order_id)
     audit.record(session, action="order.read", resource_type="order", resource_id=order_id)
+    return view
+
+
+async def get_order_on(connection: AsyncConnection, *, account_id: int, order_id: int) -> View:
+    """``get_order`` on a connection of its own in autocommit (PostgreSQL's read engine,
+    ``kitdesk.db.engine.create_read_engine``): the reads, then the audit entry's INSERT, which
+    commits by itself before the view is returned."""
+    view = await views.order_view(connection, account_id=account_id, order_id=order_id)
+    entry = audit.entry(action="order.read", resource_type="order", resource_id=order_id)
+    await driver.execute_many(connection, audit.write_entry_statement(), [entry])
     return view
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kitdesk.db import driver
 from kitdesk.domain.orders import view_statements as sql
@@ -27,7 +27,7 @@ __all__ = ["View", "assemble", "jsonable", "load_views", "order_view"]
 
 
 async def load_views(
-    session: AsyncSession, ids: Sequence[int], *, account_id: int | None = None
+    session: AsyncSession | AsyncConnection, ids: Sequence[int], *, account_id: int | None = None
 ) -> dict[int, View]:
     """The views of these orders (of the account's only, when ``account_id`` is given), by id.
 
@@ -39,7 +39,9 @@ async def load_views(
     return assemble(rows) if rows.orders else {}
 
 
-async def order_view(session: AsyncSession, *, account_id: int | None, order_id: int) -> View:
+async def order_view(
+    session: AsyncSession | AsyncConnection, *, account_id: int | None, order_id: int
+) -> View:
     """One order's view, or 404 (``account_id`` None: any account, for operators only)."""
     view = (await load_views(session, [order_id], account_id=account_id)).get(order_id)
     if view is None:
@@ -53,11 +55,16 @@ def jsonable(view: View) -> View:
     return data
 
 
-async def _read(session: AsyncSession, ids: list[int], account_id: int | None) -> ViewRows:
-    # Core statements do not autoflush: the session's pending changes must reach the database
-    # before reading.
-    await session.flush()
-    dialect = (await session.connection()).dialect.name
+async def _read(
+    session: AsyncSession | AsyncConnection, ids: list[int], account_id: int | None
+) -> ViewRows:
+    if isinstance(session, AsyncSession):
+        # Core statements do not autoflush: the session's pending changes must reach the
+        # database before reading.
+        await session.flush()
+        dialect = (await session.connection()).dialect.name
+    else:
+        dialect = session.dialect.name
     statements, params = sql.for_ids(dialect, ids)
     # A customer's read names its account in the SQL itself: another tenant's order is never
     # read, not even to be discarded.
