@@ -21,8 +21,9 @@ from tests.conftest import Api
 # or site; everything that embeds an item (ordered items, the lines of its kits, items expected
 # back, its devices with their patient and site); the small parts (events, notes, tracking
 # numbers, ordered and packed kits, the devices' identifiers and events, the return leg). Then
-# the audit record of the read.
-FETCH_STATEMENTS = 5
+# the audit record of the read. On PostgreSQL the small parts' statement writes that record too
+# (kitdesk.domain.orders.view_statements.ONE_PARTS_AUDITED).
+FETCH_STATEMENTS = {"sqlite": 5, "postgresql": 4}
 # Authenticate, count the matches, the page's ids, the same three statements, the audit.
 LIST_STATEMENTS = 7
 
@@ -54,23 +55,25 @@ def full_order(*, patient_id: int = 1234, loaner: bool = False) -> dict[str, Any
 
 
 def test_fetching_an_order_costs_the_same_with_one_item_or_four_items_and_four_kits(
-    api: Api, key: str
+    api: Api, key: str, backend: str
 ) -> None:
     small = create(api, key, patient_order())
     large = create(api, key, full_order())
     small_cost, small_response = statements(api, f"{ORDERS}/{small['id']}", key)
     large_cost, large_response = statements(api, f"{ORDERS}/{large['id']}", key)
-    assert (small_cost, large_cost) == (FETCH_STATEMENTS, FETCH_STATEMENTS)
+    assert (small_cost, large_cost) == (FETCH_STATEMENTS[backend], FETCH_STATEMENTS[backend])
     assert small_response.json() == small
     assert large_response.json() == large
 
 
-def test_fetching_a_site_order_or_a_kit_only_order_costs_the_same(api: Api, key: str) -> None:
+def test_fetching_a_site_order_or_a_kit_only_order_costs_the_same(
+    api: Api, key: str, backend: str
+) -> None:
     site_with_items = create(api, key, site_order(orderItems=items(1000, 1003)))
     kits_only = create(api, key, patient_order(orderKits=kits(1002, 1003)))
     for order in (site_with_items, kits_only):
         cost, response = statements(api, f"{ORDERS}/{order['id']}", key)
-        assert cost == FETCH_STATEMENTS
+        assert cost == FETCH_STATEMENTS[backend]
         assert response.json() == order
 
 

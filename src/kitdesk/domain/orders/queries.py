@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from kitdesk.db import driver
 from kitdesk.db.models import Order, OrderExternalId
 from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.common import PageRequest
@@ -44,12 +43,12 @@ async def get_order(session: AsyncSession, *, account_id: int | None, order_id: 
 
 async def get_order_on(connection: AsyncConnection, *, account_id: int, order_id: int) -> View:
     """``get_order`` on a connection of its own in autocommit (PostgreSQL's read engine,
-    ``kitdesk.db.engine.create_read_engine``): the reads, then the audit entry's INSERT, which
-    commits by itself before the view is returned."""
-    view = await views.order_view(connection, account_id=account_id, order_id=order_id)
+    ``kitdesk.db.engine.create_read_engine``): the audit entry is written, and committed, by the
+    view's last read, before the view is returned."""
     entry = audit.entry(action="order.read", resource_type="order", resource_id=order_id)
-    await driver.execute_many(connection, audit.write_entry_statement(), [entry])
-    return view
+    return await views.audited_order_view(
+        connection, account_id=account_id, order_id=order_id, entry=entry
+    )
 
 
 def _scoped(query: Select[Any], account_id: int | None) -> Select[Any]:

@@ -412,6 +412,26 @@ _ONE_ID: BindParameter[int] = bindparam("id", type_=BigInteger)
 ONE = _statements(lambda column: column == _ONE_ID)
 
 
+# The parts of one order with the read's audit entry written by the same statement (a
+# data-modifying CTE, which PostgreSQL runs exactly once, whatever the SELECT returns): the
+# fetch's last read and its audit write in one round trip. Its parameters: ``id`` and the entry's
+# columns, each prefixed with ``AUDIT_PREFIX``. For PostgreSQL only, where the fetch runs in
+# autocommit: the statement is then a transaction of its own, and a failed INSERT fails it.
+AUDIT_PREFIX = "audit_"
+_audit_table: Table = _tables["audit_entries"]
+AUDIT_COLUMNS = tuple(c.name for c in _audit_table.columns if c.name != "id")
+ONE_PARTS_AUDITED = _parts(lambda column: column == _ONE_ID).add_cte(
+    _audit_table.insert()
+    .values(
+        {
+            name: bindparam(AUDIT_PREFIX + name, type_=_audit_table.c[name].type)
+            for name in AUDIT_COLUMNS
+        }
+    )
+    .cte("read_entry")
+)
+
+
 def for_ids(dialect: str, ids: list[int]) -> tuple[Statements, dict[str, Any]]:
     """The statements reading the orders ``ids`` on a database (by its SQLAlchemy dialect name),
     with their id parameter."""

@@ -49,6 +49,18 @@ async def order_view(
     return view
 
 
+async def audited_order_view(
+    connection: AsyncConnection, *, account_id: int, order_id: int, entry: dict[str, Any]
+) -> View:
+    """One order's view, or 404, with its read's audit ``entry`` (``audit.entry``) written by the
+    view's last statement, once the order is found (PostgreSQL, a connection in autocommit)."""
+    rows = await _read(connection, [order_id], account_id, audit=entry)
+    view = assemble(rows).get(order_id) if rows.orders else None
+    if view is None:
+        raise not_found("order", order_id)
+    return view
+
+
 def jsonable(view: View) -> View:
     """A view as JSON-compatible values only (datetimes as strings), e.g. for a webhook."""
     data: View = to_jsonable_python(view)
@@ -56,7 +68,11 @@ def jsonable(view: View) -> View:
 
 
 async def _read(
-    session: AsyncSession | AsyncConnection, ids: list[int], account_id: int | None
+    session: AsyncSession | AsyncConnection,
+    ids: list[int],
+    account_id: int | None,
+    *,
+    audit: dict[str, Any] | None = None,
 ) -> ViewRows:
     if isinstance(session, AsyncSession):
         # Core statements do not autoflush: the session's pending changes must reach the
@@ -77,7 +93,11 @@ async def _read(
         return ViewRows()
     statements, params = sql.for_ids(dialect, [r[0] for r in found])
     items = await driver.fetch(session, statements.items, params)
-    parts = await driver.fetch(session, statements.parts, params)
+    if audit is None:
+        parts = await driver.fetch(session, statements.parts, params)
+    else:
+        written = {sql.AUDIT_PREFIX + name: audit[name] for name in sql.AUDIT_COLUMNS}
+        parts = await driver.fetch(session, sql.ONE_PARTS_AUDITED, {**params, **written})
     return ViewRows(found, items, parts)
 
 
