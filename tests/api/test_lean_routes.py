@@ -4,6 +4,7 @@ every other request gets exactly FastAPI's answer."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.api import lean
 from kitdesk.db import driver
-from kitdesk.db.models import AuditEntry, Order
+from kitdesk.db.base import utcnow
+from kitdesk.db.models import Account, ApiKey, AuditEntry, Order
+from kitdesk.domain.accounts.service import hash_key
 from tests.api.orders_support import ORDERS, create, items, patient_order
 from tests.conftest import Api
 
@@ -224,3 +227,47 @@ def test_on_postgresql_a_plain_order_commits_with_its_reservation(
     # On PostgreSQL the reservation travels with the commit, behind a savepoint
     # (driver.commit_with); SQLite reserves and then commits as before.
     assert (f"SAVEPOINT {driver.COMMIT_SAVEPOINT}" in sent) == (backend == "postgresql")
+
+
+@pytest.mark.parametrize("change", ["deactivated", "expired", "account inactive"])
+def test_a_refused_key_gets_no_order_of_its_own_account_from_the_lean_fetch(
+    api: Api, key: str, routed: list[str], monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    # On PostgreSQL the lean fetch reads the key and the order of the key's account together;
+    # the order must still go unanswered, and unaudited as a read, when the key is refused.
+    created = create(api, key, patient_order())
+    digest = hash_key(key)
+    owner: list[int] = []
+
+    async def refuse(session: AsyncSession) -> None:
+        found = await session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+        assert found is not None
+        owner.append(found.account_id)
+        if change == "deactivated":
+            found.deactivated_at = utcnow()
+        elif change == "expired":
+            found.expires_at = utcnow() - timedelta(seconds=1)
+        else:
+            account = await session.get(Account, found.account_id)
+            assert account is not None
+            account.active = False
+
+    api.call(refuse)
+    audits = _count(api, AuditEntry)
+    served = _answer(api.get(f"{ORDERS}/{created['id']}", key=key))
+    assert routed == []
+    assert served[0] == 401
+    assert created["patient"]["lastName"] not in json.dumps(served[2])
+
+    async def new_entries(session: AsyncSession) -> list[tuple[str, str, int | None]]:
+        rows = await session.execute(
+            select(AuditEntry.action, AuditEntry.outcome, AuditEntry.account_id)
+            .order_by(AuditEntry.id)
+            .offset(audits)
+        )
+        return [tuple(r) for r in rows]
+
+    # One refusal, naming the key's owner; no read.
+    assert api.call(new_entries) == [("order.read", "denied", owner[0])]
+    _without_lean(monkeypatch)
+    assert served == _answer(api.get(f"{ORDERS}/{created['id']}", key=key))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
@@ -55,7 +55,11 @@ async def _caller(
 
 
 async def identify(
-    request: Request, session: AsyncSession | AsyncConnection, key: str | None
+    request: Request,
+    session: AsyncSession | AsyncConnection,
+    key: str | None,
+    *,
+    found: Sequence[Sequence[Any]] | None = None,
 ) -> Caller:
     """The caller behind the request's API key, named in the request's context (or 401)."""
     # The key is read in the request's own transaction: a request costs one transaction. Once
@@ -67,7 +71,7 @@ async def identify(
     if known is None:
         resolution = timedelta(seconds=request.app.state.settings.api_key_last_used_seconds)
         try:
-            check = await check_key(session, key, resolution=resolution)
+            check = await check_key(session, key, resolution=resolution, found=found)
         except KeyRejected as exc:
             _name_caller(exc.account_id, exc.key_prefix)  # its refusal names the key's owner
             raise

@@ -29,10 +29,12 @@ from starlette.types import Message, Receive, Scope, Send
 from kitdesk.api import deps
 from kitdesk.api.integrity import state as integrity_state
 from kitdesk.api.rendered import RenderedJSON
+from kitdesk.db import driver
 from kitdesk.db.engine import session_scope
+from kitdesk.domain.accounts.service import KEY_COLUMNS, hash_key
 from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.common import MAX_ID
-from kitdesk.domain.orders import placement, queries
+from kitdesk.domain.orders import placement, queries, view_statements
 from kitdesk.domain.orders.schemas import OrderCreate
 
 API_KEY = deps.API_KEY_HEADER.lower().encode("latin-1")
@@ -80,9 +82,17 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
         # INSERT need no transaction, and a session's bookkeeping cost as much CPU as two of
         # the fetch's statements.
         async with read_engine.connect() as connection:
-            caller = await deps.identify(request, connection, key)
+            # The key and the order of the key's account in one read; the order's row is used
+            # only once the key has passed its checks.
+            params = {"digest": hash_key(key), "id": order_id}
+            rows = await driver.fetch(connection, view_statements.KEYED_ONE, params)
+            width = KEY_COLUMNS
+            caller = await deps.identify(request, connection, key, found=[r[:width] for r in rows])
             view = await queries.get_order_on(
-                connection, account_id=caller.account_id, order_id=order_id
+                connection,
+                account_id=caller.account_id,
+                order_id=order_id,
+                found=[r[width:] for r in rows if r[width] is not None],
             )
         return RenderedJSON(view)
     async with session_scope(request.app.state.session_factory) as session:

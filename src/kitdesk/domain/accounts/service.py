@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import FromClause, Select, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kitdesk.db import driver
@@ -219,6 +220,26 @@ _KEY_LOOKUP = (
     .join(Account, Account.id == ApiKey.account_id)
     .where(ApiKey.key_hash == bindparam("digest"))
 )
+# The number of columns of ``_KEY_LOOKUP``, which ``key_lookup_with`` puts first.
+KEY_COLUMNS = len(_KEY_LOOKUP.selected_columns)
+
+
+def key_lookup_with(columns: Sequence[Any], target: FromClause, onclause: Any) -> Select[Any]:
+    """The key lookup (parameter ``digest``) with ``columns`` of ``target`` beside its own,
+    LEFT JOINed on ``onclause``: a read that needs the key's account in the same round trip.
+
+    Its rows' first ``KEY_COLUMNS`` values are what ``check_key`` takes as ``found``. Whatever
+    the rest holds is read for the key's own account only, and must be dropped unless the key
+    passes.
+    """
+    keys = ApiKey.__table__.join(Account.__table__, Account.id == ApiKey.account_id)
+    return (
+        select(*_KEY_LOOKUP.selected_columns, *columns)
+        .select_from(keys.outerjoin(target, onclause))
+        .where(ApiKey.key_hash == bindparam("digest"))
+    )
+
+
 # Conditional, so two requests that both saw a stale time write it once between them.
 _RECORD_USE = (
     update(ApiKey)
@@ -236,12 +257,18 @@ async def check_key(
     secret: str | None,
     *,
     resolution: timedelta = LAST_USED_RESOLUTION,
+    found: Sequence[Sequence[Any]] | None = None,
 ) -> KeyCheck:
-    """The caller behind a presented key, or Unauthorized; reads only (see ``record_use``)."""
+    """The caller behind a presented key, or Unauthorized; reads only (see ``record_use``).
+
+    ``found``: the key's row already read (by a ``key_lookup_with`` statement for
+    ``hash_key(secret)``; empty when there was none), instead of reading it here.
+    """
     if not secret:
         raise Unauthorized(code="unauthorized", message="missing Impilo-API-Key header")
     digest = hash_key(secret)
-    found = await driver.fetch(session, _KEY_LOOKUP, {"digest": digest})
+    if found is None:
+        found = await driver.fetch(session, _KEY_LOOKUP, {"digest": digest})
     now = utcnow()
     rejected = "invalid, expired or deactivated API key"
     if not found or not hmac.compare_digest(found[0][3], digest):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,13 +42,19 @@ async def get_order(session: AsyncSession, *, account_id: int | None, order_id: 
     return view
 
 
-async def get_order_on(connection: AsyncConnection, *, account_id: int, order_id: int) -> View:
+async def get_order_on(
+    connection: AsyncConnection,
+    *,
+    account_id: int,
+    order_id: int,
+    found: Sequence[Sequence[Any]] | None = None,
+) -> View:
     """``get_order`` on a connection of its own in autocommit (PostgreSQL's read engine,
     ``kitdesk.db.engine.create_read_engine``): the audit entry is written, and committed, by the
     view's last read, before the view is returned."""
     entry = audit.entry(action="order.read", resource_type="order", resource_id=order_id)
     return await views.audited_order_view(
-        connection, account_id=account_id, order_id=order_id, entry=entry
+        connection, account_id=account_id, order_id=order_id, entry=entry, found=found
     )
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from kitdesk.db.base import UTCDateTime
 from kitdesk.db.models import Order
+from kitdesk.domain.accounts.service import key_lookup_with
 
 _tables = Order.metadata.tables
 orders: Table = _tables["orders"]
@@ -178,21 +179,25 @@ patient_site = sites.alias("patient_site")
 _order_site = sites.alias("order_site")
 
 
-def _orders(in_ids: InIds) -> Any:
+def _order_columns() -> list[ColumnElement[Any]]:
+    return [
+        *columns(orders, ORDER_COLUMNS),
+        *columns(patients, PATIENT_COLUMNS),
+        *columns(patient_site, SUMMARY_COLUMNS),
+        *columns(_order_site, SITE_COLUMNS),
+    ]
+
+
+def _orders_from() -> Any:
     return (
-        select(
-            *columns(orders, ORDER_COLUMNS),
-            *columns(patients, PATIENT_COLUMNS),
-            *columns(patient_site, SUMMARY_COLUMNS),
-            *columns(_order_site, SITE_COLUMNS),
-        )
-        .select_from(
-            orders.outerjoin(patients, patients.c.id == orders.c.patient_id)
-            .outerjoin(patient_site, patient_site.c.id == patients.c.site_id)
-            .outerjoin(_order_site, _order_site.c.id == orders.c.site_id)
-        )
-        .where(in_ids(orders.c.id))
+        orders.outerjoin(patients, patients.c.id == orders.c.patient_id)
+        .outerjoin(patient_site, patient_site.c.id == patients.c.site_id)
+        .outerjoin(_order_site, _order_site.c.id == orders.c.site_id)
     )
+
+
+def _orders(in_ids: InIds) -> Any:
+    return select(*_order_columns()).select_from(_orders_from()).where(in_ids(orders.c.id))
 
 
 def _two_way_returns(in_ids: InIds) -> ColumnElement[bool]:
@@ -429,6 +434,18 @@ ONE_PARTS_AUDITED = _parts(lambda column: column == _ONE_ID).add_cte(
         }
     )
     .cte("read_entry")
+)
+
+
+# The API key lookup (parameter ``digest``) and the row of the order ``id`` of the key's account,
+# in one statement: the first ``KEY_COLUMNS`` values of its one row are the key's (none when the
+# key is unknown), the rest the order's row of ``Statements.orders`` (all NULL when the account
+# has no such order). The order's row must be dropped unless the key passes its checks.
+_api_keys: Table = _tables["api_keys"]
+KEYED_ONE = key_lookup_with(
+    _order_columns(),
+    _orders_from(),
+    (orders.c.account_id == _api_keys.c.account_id) & (orders.c.id == _ONE_ID),
 )
 
 

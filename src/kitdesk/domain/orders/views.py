@@ -50,11 +50,20 @@ async def order_view(
 
 
 async def audited_order_view(
-    connection: AsyncConnection, *, account_id: int, order_id: int, entry: dict[str, Any]
+    connection: AsyncConnection,
+    *,
+    account_id: int,
+    order_id: int,
+    entry: dict[str, Any],
+    found: Sequence[Row] | None = None,
 ) -> View:
     """One order's view, or 404, with its read's audit ``entry`` (``audit.entry``) written by the
-    view's last statement, once the order is found (PostgreSQL, a connection in autocommit)."""
-    rows = await _read(connection, [order_id], account_id, audit=entry)
+    view's last statement, once the order is found (PostgreSQL, a connection in autocommit).
+
+    ``found``: the order's row of the account already read (``view_statements.KEYED_ONE``;
+    empty when there was none), instead of reading it here.
+    """
+    rows = await _read(connection, [order_id], account_id, audit=entry, found=found)
     view = assemble(rows).get(order_id) if rows.orders else None
     if view is None:
         raise not_found("order", order_id)
@@ -73,6 +82,7 @@ async def _read(
     account_id: int | None,
     *,
     audit: dict[str, Any] | None = None,
+    found: Sequence[Row] | None = None,
 ) -> ViewRows:
     if isinstance(session, AsyncSession):
         # Core statements do not autoflush: the session's pending changes must reach the
@@ -84,7 +94,9 @@ async def _read(
     statements, params = sql.for_ids(dialect, ids)
     # A customer's read names its account in the SQL itself: another tenant's order is never
     # read, not even to be discarded.
-    if account_id is None:
+    if found is not None:
+        pass
+    elif account_id is None:
         found = await driver.fetch(session, statements.orders, params)
     else:
         scoped = {**params, "account_id": account_id}
