@@ -104,12 +104,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int, typer.Option(help="API worker processes.")] = 1,
-    reuse_port: Annotated[
+    round_robin: Annotated[
         bool,
         typer.Option(
-            "--reuse-port/--shared-socket",
-            help="With several workers: a listening socket per worker (SO_REUSEPORT, so the "
-            "kernel spreads connections evenly), or uvicorn's one shared socket.",
+            "--round-robin/--shared-socket",
+            help="With several workers: Kitdesk's supervisor accepts connections and hands "
+            "them to the workers in turn, or uvicorn's workers accept from one shared socket.",
         ),
     ] = True,
     demo_data: Annotated[
@@ -134,7 +134,7 @@ def serve(
         "access_log": False,
     }
     host, port = host or settings.host, port or settings.port
-    if workers > 1 and reuse_port and supervisor.supported():
+    if workers > 1 and round_robin and supervisor.supported():
         logs.configure(settings)
         supervisor.Supervisor(config, host, port, workers).run()
         return
