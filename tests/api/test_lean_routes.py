@@ -271,3 +271,53 @@ def test_a_refused_key_gets_no_order_of_its_own_account_from_the_lean_fetch(
     assert api.call(new_entries) == [("order.read", "denied", owner[0])]
     _without_lean(monkeypatch)
     assert served == _answer(api.get(f"{ORDERS}/{created['id']}", key=key))
+
+
+@pytest.mark.parametrize("change", ["deactivated", "expired", "account inactive"])
+def test_a_refused_key_places_no_order_from_the_lean_create(
+    api: Api, key: str, routed: list[str], monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    # The lean create reads the key and what the order refers to in the key's account together;
+    # a refused key must still write nothing and learn nothing of its account's rows.
+    digest = hash_key(key)
+
+    async def refuse(session: AsyncSession) -> None:
+        found = await session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+        assert found is not None
+        if change == "deactivated":
+            found.deactivated_at = utcnow()
+        elif change == "expired":
+            found.expires_at = utcnow() - timedelta(seconds=1)
+        else:
+            account = await session.get(Account, found.account_id)
+            assert account is not None
+            account.active = False
+
+    api.call(refuse)
+    orders = _count(api, Order)
+    served = _answer(api.post(ORDERS, key=key, json=patient_order()))
+    assert routed == []
+    assert served[0] == 401
+    assert _count(api, Order) == orders
+    _without_lean(monkeypatch)
+    assert served == _answer(api.post(ORDERS, key=key, json=patient_order()))
+
+
+def test_an_unknown_key_places_no_order_from_the_lean_create(api: Api, routed: list[str]) -> None:
+    orders = _count(api, Order)
+    response = api.post(ORDERS, key=BAD_KEY, json=patient_order())
+    assert routed == []
+    assert response.status_code == 401
+    assert _count(api, Order) == orders
+
+
+def test_the_lean_create_resolves_references_in_the_keys_own_account_only(
+    api: Api, other_key: str, routed: list[str]
+) -> None:
+    # The second customer's key names the first customer's patient 1234: unknown to it.
+    orders = _count(api, Order)
+    response = api.post(ORDERS, key=other_key, json=patient_order(1234))
+    assert routed == []
+    assert _count(api, Order) == orders
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_patient"

@@ -16,11 +16,11 @@ from kitdesk.domain.accounts.service import hash_key
 from tests.api.orders_support import ORDERS, items, kits, patient_order
 from tests.conftest import Api
 
-# Authenticate; everything the order refers to (recipient, items, kits with their lines, stock
-# levels, webhook subscriptions); the order with all its rows and its audit entry (and the
-# account's external-id rule); the reservation at the chosen warehouse (lock, check and update
-# in one).
-PLACE_STATEMENTS = {"postgresql": 4}
+# The key with everything the order refers to in the key's account (recipient, items, kits with
+# their lines, stock levels, webhook subscriptions); the order with all its rows and its audit
+# entry (and the account's external-id rule); the reservation at the chosen warehouse (lock,
+# check and update in one).
+PLACE_STATEMENTS = {"postgresql": 3}
 # On SQLite each table of the order takes its own INSERT (order, reservations, events, items,
 # kits, notes, external ids, audit entry), the external-id rule is read on its own, and the
 # reservation's lock and update are two statements.

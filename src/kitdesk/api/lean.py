@@ -34,7 +34,7 @@ from kitdesk.db.engine import session_scope
 from kitdesk.domain.accounts.service import KEY_COLUMNS, hash_key
 from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.common import MAX_ID
-from kitdesk.domain.orders import placement, queries, view_statements
+from kitdesk.domain.orders import new_rows, placement, queries, view_statements
 from kitdesk.domain.orders.schemas import OrderCreate
 
 API_KEY = deps.API_KEY_HEADER.lower().encode("latin-1")
@@ -53,7 +53,12 @@ async def create_order(request: Request, key: str, body: bytes) -> Response | No
     except ValueError:  # a JSON syntax error or a ValidationError: the route words it
         return None
     async with session_scope(request.app.state.session_factory) as session:
-        caller = await deps.identify(request, session, key)
+        # The key and what the order refers to in the key's account, in one read; the
+        # references are used only once the key has passed its checks.
+        found, references = await new_rows.keyed_references(
+            session, digest=hash_key(key), **placement.reference_ids(data)
+        )
+        caller = await deps.identify(request, session, key, found=found)
         # Nothing is written after the order: placement may commit with the reservation.
         placed = await placement.place_order(
             session,
@@ -61,6 +66,7 @@ async def create_order(request: Request, key: str, body: bytes) -> Response | No
             data=data,
             key_prefix=caller.key_prefix,
             commit=True,
+            references=references,
         )
         await audit.write_pending(session)
     return RenderedJSON(placed.view, status_code=201)

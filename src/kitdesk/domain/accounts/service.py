@@ -240,6 +240,12 @@ def key_lookup_with(columns: Sequence[Any], target: FromClause, onclause: Any) -
     )
 
 
+def key_account() -> Any:
+    """The account of the key whose hash is the parameter ``digest``, as a scalar subquery: a
+    read of that account's rows in the key lookup's own statement (see ``key_lookup_with``)."""
+    return select(ApiKey.account_id).where(ApiKey.key_hash == bindparam("digest")).scalar_subquery()
+
+
 # Conditional, so two requests that both saw a stale time write it once between them.
 _RECORD_USE = (
     update(ApiKey)

@@ -33,6 +33,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    true,
     union_all,
     update,
 )
@@ -40,6 +41,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db import driver
+from kitdesk.domain.accounts.service import KEY_COLUMNS, key_account, key_lookup_with
 from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.orders import view_statements as sql
 
@@ -137,13 +139,14 @@ def _group(row: Row, group: int) -> tuple[Any, ...]:
 
 
 def _branch(kind: int, *filled: int) -> Select[Any]:
-    """A SELECT of the union filling ``filled`` groups, typed NULLs elsewhere."""
+    """A SELECT of the union filling ``filled`` groups, typed NULLs elsewhere. Every column has
+    a name of its own (group and place), so the union reads the same as a subquery."""
     return select(
         literal_column(str(kind), Integer).label("kind"),
         *(
-            column if n in filled else cast(null(), column.type)
+            (column if n in filled else cast(null(), column.type)).label(f"g{n}_{i}")
             for n, group in enumerate(_GROUPS)
-            for column in group
+            for i, column in enumerate(group)
         ),
     )
 
@@ -163,11 +166,13 @@ def _in(column: Any, prefix: str, size: int) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _references_statement(item_slots: int, kit_slots: int) -> Any:
+def _references_statement(item_slots: int, kit_slots: int, *, keyed: bool = False) -> Any:
+    """The references read; ``keyed``: the key lookup (parameter ``digest``) beside it, for the
+    key's account, instead of the parameter ``account_id``."""
     kits, lines, items = sql.kits, sql.kit_items, sql.items
-    account = _id("account_id")
+    account: Any = key_account() if keyed else _id("account_id")
     kit_items_wanted = select(lines.c.item_id).where(_in(lines.c.kit_id, "kit", kit_slots))
-    return union_all(
+    read = union_all(
         _branch(_PATIENT, _PATIENT)
         .select_from(
             sql.patients.outerjoin(
@@ -210,6 +215,22 @@ def _references_statement(item_slots: int, kit_slots: int) -> Any:
             _subscriptions.c.account_id == account, _subscriptions.c.deleted_at.is_(None)
         ),
     )
+    if not keyed:
+        return read
+    # Every row of the read beside the key's row (one row with NULLs when nothing resolved).
+    found = read.subquery("refs")
+    return key_lookup_with(list(found.c), found, true())
+
+
+def _reference_params(
+    patient_id: int | None, site_id: int | None, item_ids: Sequence[int], kit_ids: Sequence[int]
+) -> tuple[int, int, dict[str, Any]]:
+    item_slots, kit_slots = _bucket(len(item_ids)), _bucket(len(kit_ids))
+    params: dict[str, Any] = {"patient_id": patient_id, "site_id": site_id}
+    for prefix, ids, slots in (("item", item_ids, item_slots), ("kit", kit_ids, kit_slots)):
+        padded = [*ids, *(None,) * (slots - len(ids))]
+        params.update((f"{prefix}_{n}", ident) for n, ident in enumerate(padded))
+    return item_slots, kit_slots, params
 
 
 async def references(
@@ -222,16 +243,36 @@ async def references(
     kit_ids: Sequence[int],
 ) -> References:
     """Everything a new order refers to, in one statement."""
-    item_slots, kit_slots = _bucket(len(item_ids)), _bucket(len(kit_ids))
-    params: dict[str, Any] = {
-        "account_id": account_id,
-        "patient_id": patient_id,
-        "site_id": site_id,
-    }
-    for prefix, ids, slots in (("item", item_ids, item_slots), ("kit", kit_ids, kit_slots)):
-        padded = [*ids, *(None,) * (slots - len(ids))]
-        params.update((f"{prefix}_{n}", ident) for n, ident in enumerate(padded))
+    item_slots, kit_slots, params = _reference_params(patient_id, site_id, item_ids, kit_ids)
+    params["account_id"] = account_id
     rows = await driver.fetch(session, _references_statement(item_slots, kit_slots), params)
+    return _references_from(rows)
+
+
+async def keyed_references(
+    session: AsyncSession,
+    *,
+    digest: str,
+    patient_id: int | None,
+    site_id: int | None,
+    item_ids: Sequence[int],
+    kit_ids: Sequence[int],
+) -> tuple[list[Row], References]:
+    """The API key whose hash is ``digest`` and what a new order would refer to in the key's
+    account, in one statement: the key's rows for ``check_key`` (``found``), and the references.
+
+    The references belong to the key's own account whatever the key's state, and must be
+    dropped unless the key passes its checks."""
+    item_slots, kit_slots, params = _reference_params(patient_id, site_id, item_ids, kit_ids)
+    params["digest"] = digest
+    statement = _references_statement(item_slots, kit_slots, keyed=True)
+    rows = await driver.fetch(session, statement, params)
+    keys = [row[:KEY_COLUMNS] for row in rows[:1]]
+    found = [row[KEY_COLUMNS:] for row in rows if row[KEY_COLUMNS] is not None]
+    return keys, _references_from(found)
+
+
+def _references_from(rows: Sequence[Row]) -> References:
     found = References()
     for row in rows:
         kind = row[0]

@@ -81,18 +81,22 @@ async def place_order(
     data: OrderCreate,
     key_prefix: str | None = None,
     commit: bool = False,
+    references: new_rows.References | None = None,
 ) -> PlacedOrder:
     """Validate and create an order; it starts ``received`` with a ``received`` event.
 
     ``commit``: the caller's transaction ends with the order (the caller commits right after,
     writing nothing more). On PostgreSQL the reservation and the commit then go to the database
     together, so the stock rows are not kept locked while the worker comes back to commit.
+
+    ``references``: what the order refers to, when the caller read it with the API key
+    (``new_rows.keyed_references`` with ``reference_ids``); else it is read here.
     """
     # Every rule runs before anything is refused, so one response names every bad field; rules
     # about a referenced row simply skip references that did not resolve.
     problems = _Problems()
     _check_shape(data, problems)
-    resolved = await _resolve(session, account_id, data, problems)
+    resolved = await _resolve(session, account_id, data, problems, references)
     _check_rules(data, resolved, problems)
     problems.raise_if_any()
     needs = units_needed(data, resolved)
@@ -252,20 +256,29 @@ def _no_duplicates(ids: list[int], list_name: str, kind: str, p: _Problems) -> N
         seen.add(ident)
 
 
+def reference_ids(data: OrderCreate) -> dict[str, Any]:
+    """The ids an order refers to, as ``new_rows.references`` takes them."""
+    return {
+        "patient_id": None if data.patient is None else data.patient.id,
+        "site_id": None if data.site is None else data.site.id,
+        "item_ids": [line.item.id for line in data.order_items or []],
+        "kit_ids": [line.kit.id for line in data.order_kits or []],
+    }
+
+
 async def _resolve(
-    session: AsyncSession, account_id: int, data: OrderCreate, p: _Problems
+    session: AsyncSession,
+    account_id: int,
+    data: OrderCreate,
+    p: _Problems,
+    known: new_rows.References | None = None,
 ) -> new_rows.References:
-    """Read every referenced row in one statement, naming the unknown ones."""
-    item_ids = [line.item.id for line in data.order_items or []]
-    kit_ids = [line.kit.id for line in data.order_kits or []]
-    r = await new_rows.references(
-        session,
-        account_id=account_id,
-        patient_id=None if data.patient is None else data.patient.id,
-        site_id=None if data.site is None else data.site.id,
-        item_ids=item_ids,
-        kit_ids=kit_ids,
-    )
+    """Read every referenced row in one statement (unless ``known``), naming the unknown ones."""
+    ids = reference_ids(data)
+    r = known
+    if r is None:
+        r = await new_rows.references(session, account_id=account_id, **ids)
+    item_ids, kit_ids = ids["item_ids"], ids["kit_ids"]
     if data.patient is not None and r.patient is None:
         p.add("unknown_patient", f"patient {data.patient.id} not found", "patient.id")
     if data.site is not None and r.site is None:
