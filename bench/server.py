@@ -105,8 +105,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def kitdesk_server(
     database_url: str, log: Path, *, workers: int, shared_socket: bool = False
 ) -> Iterator[Server]:
-    """``kitdesk serve --workers N --no-demo`` on a free loopback port (each worker with a
-    listening socket of its own, unless ``shared_socket``)."""
+    """``kitdesk serve --workers N --no-demo`` on a free loopback port (connections handed to
+    the workers in turn by Kitdesk's supervisor, unless ``shared_socket``: uvicorn's workers
+    sharing one listening socket)."""
     port = _free_port()
     env = {**os.environ, "KITDESK_DATABASE_URL": database_url, "KITDESK_LOG_LEVEL": "warning"}
     command = [str(KITDESK), "serve", "--no-demo", "--host", "127.0.0.1", "--port", str(port)]

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -196,3 +197,38 @@ async def _stop_taking() -> None:
         await asyncio.sleep(0.01)
 
     assert intake.closed
+
+
+def test_a_connection_lost_to_a_worker_out_of_descriptors_is_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # When the worker has no descriptor left, the kernel drops the passed one and says so with
+    # MSG_CTRUNC: the worker notes it and goes on taking connections.
+    asyncio.run(_out_of_descriptors(monkeypatch, caplog))
+
+
+async def _out_of_descriptors(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    received = iter([(HANDED, [], socket.MSG_CTRUNC, None)])
+
+    def recv_fds(sock: socket.socket, bufsize: int, maxfds: int) -> tuple[Any, ...]:
+        try:
+            return next(received)
+        except StopIteration:
+            raise BlockingIOError from None
+
+    monkeypatch.setattr(supervisor.socket, "recv_fds", recv_fds)
+    loop = asyncio.get_running_loop()
+    with caplog.at_level(logging.WARNING, logger="kitdesk.serve"):
+        intake = Intake(loop, theirs, _Echo)
+        ours.send(b"x")  # wakes the intake's reader
+        for _ in range(50):
+            if "no file descriptor left" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
+    assert "could not take a handed connection: no file descriptor left" in caplog.text
+    assert not intake.closed
+    intake.close()
+    ours.close()

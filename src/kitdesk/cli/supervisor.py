@@ -149,7 +149,7 @@ class Intake:
     def _take(self) -> None:
         while not self.closed:
             try:
-                data, fds, _, _ = socket.recv_fds(self.channel, len(HANDED), 1)
+                data, fds, flags, _ = socket.recv_fds(self.channel, len(HANDED), 1)
             except BlockingIOError:
                 return
             except OSError as error:
@@ -159,6 +159,8 @@ class Intake:
             if not data and not fds:  # the supervisor has closed its end
                 self.close()
                 return
+            if flags & socket.MSG_CTRUNC:  # out of descriptors: the kernel closed the connection
+                log.warning("could not take a handed connection: no file descriptor left")
             for fd in fds:
                 self._serve(socket.socket(fileno=fd))
 
