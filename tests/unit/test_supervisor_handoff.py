@@ -38,8 +38,7 @@ def _supervisor(count: int) -> tuple[Supervisor, list[socket.socket]]:
     boss = Supervisor({}, "127.0.0.1", 0, count)
     theirs = []
     for _ in range(count):
-        ours, their = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        ours.setblocking(False)
+        ours, their = supervisor.channel_pair()
         their.setblocking(False)
         boss.channels.append(ours)
         boss.ready.append(True)
@@ -107,6 +106,25 @@ def test_a_worker_not_yet_serving_is_passed_over(listener: socket.socket) -> Non
     first, second = _taken(theirs[0]), _taken(theirs[1])
     assert (len(first), len(second)) == (0, 3)
     _close(*clients, *theirs, *boss.channels, *second)
+
+
+def test_a_hung_worker_strands_a_few_dozen_connections_at_most(listener: socket.socket) -> None:
+    # Nobody reads the worker's end: its channel takes handed connections until it is full.
+    boss, theirs = _supervisor(1)
+    client, accepted = _connection(listener)
+    taken = 0
+    while taken < 1000:
+        try:
+            socket.send_fds(boss.channels[0], [HANDED], [accepted.fileno()])
+        except BlockingIOError:
+            break
+        taken += 1
+
+    # Room for a burst at a busy worker, not for hundreds stuck behind a hung one.
+    assert 16 <= taken <= 64
+    stranded = _taken(theirs[0])
+    assert len(stranded) == taken
+    _close(client, accepted, *theirs, *boss.channels, *stranded)
 
 
 def test_a_worker_whose_queue_is_full_is_passed_over(listener: socket.socket) -> None:

@@ -58,6 +58,10 @@ HAND_WAIT_SECONDS = 5.0
 HANDED = b"c"
 # What a worker sends its supervisor once it serves: from then on it is handed connections.
 READY = b"r"
+# The send buffer of the supervisor's end of a channel, which bounds how many handed connections
+# can wait there for their worker (about 40 on Linux). A worker that serves takes them all at
+# its next turn of the event loop; a hung one strands no more than that before it is passed over.
+CHANNEL_SEND_BUFFER = 16384
 PR_SET_PDEATHSIG = 1
 
 _spawn = multiprocessing.get_context("spawn")
@@ -187,6 +191,15 @@ class Intake:
             await asyncio.gather(*self.opening, return_exceptions=True)
 
 
+def channel_pair() -> tuple[socket.socket, socket.socket]:
+    """A channel to a worker: the supervisor's end (non-blocking, its queue bounded by
+    ``CHANNEL_SEND_BUFFER``) and the worker's."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHANNEL_SEND_BUFFER)
+    ours.setblocking(False)
+    return ours, theirs
+
+
 class Supervisor:
     """Runs ``count`` workers serving ``config`` on ``host:port`` until told to stop."""
 
@@ -228,7 +241,7 @@ class Supervisor:
             self._shut_down()
 
     def _start(self) -> tuple[SpawnProcess, socket.socket]:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ours, theirs = channel_pair()
         try:
             process = _spawn.Process(target=_worker, args=(self.config, theirs, os.getpid()))
             process.start()
@@ -237,7 +250,6 @@ class Supervisor:
             raise
         finally:
             theirs.close()  # the worker holds its own copy
-        ours.setblocking(False)
         return process, ours
 
     def _starting(self) -> list[socket.socket]:
