@@ -87,7 +87,9 @@ def _held_by_workers(server: Server, count: int) -> dict[int, int]:
 def test_the_supervisor_alone_listens_and_hands_connections_out_in_turn(server: Server) -> None:
     workers = _workers(server)
     port = _port(server)
-    _until(lambda: all(_live(server) for _ in range(4)), "the workers to answer")
+    # A worker is handed connections once it serves (its application started): until both
+    # do, every connection goes to the first.
+    _until(lambda: _held_by_workers(server, WORKERS) == {pid: 1 for pid in workers}, "both")
 
     assert procstat.listening([server.process.pid], port) == {server.process.pid: 1}
     assert procstat.listening(workers, port) == {pid: 0 for pid in workers}
