@@ -88,17 +88,19 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
         # INSERT need no transaction, and a session's bookkeeping cost as much CPU as two of
         # the fetch's statements.
         async with read_engine.connect() as connection:
-            # The key and the order of the key's account in one read; the order's row is used
-            # only once the key has passed its checks.
+            # The key and the order of the key's account with its items, in one read; the
+            # order's values are used only once the key has passed its checks.
             params = {"digest": hash_key(key), "id": order_id}
             rows = await driver.fetch(connection, view_statements.KEYED_ONE, params)
             width = KEY_COLUMNS
             caller = await deps.identify(request, connection, key, found=[r[:width] for r in rows])
+            orders = [r for r in rows if r[width] is not None]
             view = await queries.get_order_on(
                 connection,
                 account_id=caller.account_id,
                 order_id=order_id,
-                found=[r[width:] for r in rows if r[width] is not None],
+                found=[r[width:-1] for r in orders],
+                items=[item for r in orders for item in r[-1] or ()],
             )
         return RenderedJSON(view)
     async with session_scope(request.app.state.session_factory) as session:

@@ -48,13 +48,15 @@ async def get_order_on(
     account_id: int,
     order_id: int,
     found: Sequence[Sequence[Any]] | None = None,
+    items: Sequence[Sequence[Any]] | None = None,
 ) -> View:
     """``get_order`` on a connection of its own in autocommit (PostgreSQL's read engine,
     ``kitdesk.db.engine.create_read_engine``): the audit entry is written, and committed, by the
-    view's last read, before the view is returned."""
+    view's last read, before the view is returned. ``found`` and ``items``: the order's row and
+    its items' rows, when already read (``view_statements.KEYED_ONE``)."""
     entry = audit.entry(action="order.read", resource_type="order", resource_id=order_id)
     return await views.audited_order_view(
-        connection, account_id=account_id, order_id=order_id, entry=entry, found=found
+        connection, account_id=account_id, order_id=order_id, entry=entry, found=found, items=items
     )
 
 

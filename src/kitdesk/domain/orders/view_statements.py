@@ -24,13 +24,15 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
+    case,
     cast,
+    func,
     literal_column,
     null,
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
 from kitdesk.db.base import UTCDateTime
 from kitdesk.db.models import Order
@@ -437,13 +439,31 @@ ONE_PARTS_AUDITED = _parts(lambda column: column == _ONE_ID).add_cte(
 )
 
 
-# The API key lookup (parameter ``digest``) and the row of the order ``id`` of the key's account,
-# in one statement: the first ``KEY_COLUMNS`` values of its one row are the key's (none when the
-# key is unknown), the rest the order's row of ``Statements.orders`` (all NULL when the account
-# has no such order). The order's row must be dropped unless the key passes its checks.
+# The API key lookup (parameter ``digest``) with the order ``id`` of the key's account, in one
+# statement. Its one row holds the key's ``KEY_COLUMNS`` values first (none when the key is
+# unknown), then the order's row of ``Statements.orders`` (all NULL when the account has no such
+# order), then, last, the order's ``Statements.items`` rows as one array, in their own order
+# (NULL when there is no such order: the array is only read for an order the LEFT JOIN found,
+# so another account's order is never read). The order's values must be dropped unless the key
+# passes its checks.
 _api_keys: Table = _tables["api_keys"]
+_one_items = _items(lambda column: column == _ONE_ID).order_by(None).subquery("one_items")
+_items_array = (
+    select(
+        func.array_agg(
+            aggregate_order_by(
+                literal_column(_one_items.name),
+                _one_items.c.kind,
+                _one_items.c.owner,
+                _one_items.c.position,
+            )
+        )
+    )
+    .select_from(_one_items)
+    .scalar_subquery()
+)
 KEYED_ONE = key_lookup_with(
-    _order_columns(),
+    [*_order_columns(), case((orders.c.id.is_not(None), _items_array)).label("order_items")],
     _orders_from(),
     (orders.c.account_id == _api_keys.c.account_id) & (orders.c.id == _ONE_ID),
 )

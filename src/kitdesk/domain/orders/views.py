@@ -56,14 +56,16 @@ async def audited_order_view(
     order_id: int,
     entry: dict[str, Any],
     found: Sequence[Row] | None = None,
+    items: Sequence[Row] | None = None,
 ) -> View:
     """One order's view, or 404, with its read's audit ``entry`` (``audit.entry``) written by the
     view's last statement, once the order is found (PostgreSQL, a connection in autocommit).
 
     ``found``: the order's row of the account already read (``view_statements.KEYED_ONE``;
-    empty when there was none), instead of reading it here.
+    empty when there was none), instead of reading it here; ``items``: its items' rows, read by
+    the same statement.
     """
-    rows = await _read(connection, [order_id], account_id, audit=entry, found=found)
+    rows = await _read(connection, [order_id], account_id, audit=entry, found=found, items=items)
     view = assemble(rows).get(order_id) if rows.orders else None
     if view is None:
         raise not_found("order", order_id)
@@ -83,6 +85,7 @@ async def _read(
     *,
     audit: dict[str, Any] | None = None,
     found: Sequence[Row] | None = None,
+    items: Sequence[Row] | None = None,
 ) -> ViewRows:
     if isinstance(session, AsyncSession):
         # Core statements do not autoflush: the session's pending changes must reach the
@@ -104,7 +107,8 @@ async def _read(
     if not found:
         return ViewRows()
     statements, params = sql.for_ids(dialect, [r[0] for r in found])
-    items = await driver.fetch(session, statements.items, params)
+    if items is None:
+        items = await driver.fetch(session, statements.items, params)
     if audit is None:
         parts = await driver.fetch(session, statements.parts, params)
     else:
