@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitdesk.db.base import utcnow
+from kitdesk.db.base import UTCDateTime, utcnow
 from kitdesk.db.models import Account, ApiKey
 from kitdesk.domain import demo
 from kitdesk.domain.accounts import service as accounts
@@ -115,6 +115,57 @@ def test_expired_key_is_401(api: Api, key: str) -> None:
     set_key(api, issued.key.id, expires_at=utcnow() - timedelta(seconds=1))
     for endpoint in ENDPOINTS:
         assert_refused(send(api, endpoint, issued.secret), REFUSED)
+
+
+# Key states around one instant ``NOW``, and whether a key in that state is accepted then.
+NOW = utcnow()
+KEY_STATES: list[tuple[str, dict[str, Any], bool]] = [
+    ("no expiry", {}, True),
+    ("expires a microsecond later", {"expires_at": NOW + timedelta(microseconds=1)}, True),
+    ("expires at that instant", {"expires_at": NOW}, False),
+    ("expired a second before", {"expires_at": NOW - timedelta(seconds=1)}, False),
+    ("deactivated", {"deactivated_at": NOW - timedelta(days=1)}, False),
+    ("deactivated later", {"deactivated_at": NOW + timedelta(days=1)}, False),
+    ("account inactive", {"account_active": False}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("state", "values", "accepted"), KEY_STATES, ids=[k[0] for k in KEY_STATES]
+)
+def test_the_sql_twin_of_the_key_check_judges_every_key_as_the_check_does(
+    api: Api, key: str, state: str, values: dict[str, Any], accepted: bool
+) -> None:
+    # An order fetch on PostgreSQL writes its audit entry only where ``key_accepted`` holds, in
+    # the statement that reads the key; ``check_key`` then judges the same row at the same time.
+    issued = new_key(api)
+    changes = dict(values)
+    account_active = changes.pop("account_active", True)
+    if changes:
+        set_key(api, issued.key.id, **changes)
+
+    async def judge(session: AsyncSession) -> tuple[bool, bool]:
+        if not account_active:
+            await session.execute(
+                update(Account).where(Account.id == issued.key.account_id).values(active=False)
+            )
+        twin = select(accounts.key_accepted(bindparam("now", type_=UTCDateTime)))
+        found = await session.scalar(
+            twin.select_from(ApiKey.__table__.join(Account.__table__)).where(
+                ApiKey.id == issued.key.id
+            ),
+            {"now": NOW},
+        )
+        try:
+            await accounts.check_key(session, issued.secret, now=NOW)
+        except accounts.Unauthorized:
+            checked = False
+        else:
+            checked = True
+        await session.rollback()
+        return bool(found), checked
+
+    assert api.call(judge) == (accepted, accepted)
 
 
 def test_key_cannot_be_created_already_expired(api: Api, key: str) -> None:

@@ -17,7 +17,7 @@ from kitdesk.db import driver
 from kitdesk.db.base import utcnow
 from kitdesk.db.models import Account, ApiKey, AuditEntry, Order
 from kitdesk.domain.accounts.service import hash_key
-from kitdesk.domain.orders import view_statements
+from kitdesk.domain.orders import queries, view_statements
 from tests.api.orders_support import ORDERS, create, items, patient_order
 from tests.conftest import Api
 
@@ -200,11 +200,12 @@ def test_an_order_of_another_account_is_not_found_through_the_lean_fetch(
     assert routed == []
 
 
-def test_the_lean_fetch_reads_no_item_of_another_accounts_order(
+def test_the_lean_fetch_reads_nothing_of_another_accounts_order(
     api: Api, key: str, other_key: str, backend: str
 ) -> None:
-    # On PostgreSQL the key, the order and its items come from one statement (KEYED_ONE); the
-    # items are read only for an order of the key's own account, never to be discarded.
+    # On PostgreSQL the key, the order with its items and parts, and the audit entry are one
+    # statement (KEYED_ONE); the items and parts are read only for an order of the key's own
+    # account, never to be discarded.
     created = create(api, key, patient_order(orderItems=items(1000, 1001)))
     with api.count_queries() as counter:
         assert api.get(f"{ORDERS}/{created['id']}", key=other_key).status_code == 404
@@ -212,23 +213,26 @@ def test_the_lean_fetch_reads_no_item_of_another_accounts_order(
         assert not [s for s in counter.statements if "order_items" in s]
         return
 
-    async def items_read(session: AsyncSession, secret: str) -> str:
-        # The plan's node under the items' InitPlan, as EXPLAIN ANALYZE reports it ran.
+    async def subplans(session: AsyncSession, secret: str) -> list[str]:
+        # The plan's nodes under the statement's InitPlans (the items' and the parts' arrays),
+        # as EXPLAIN ANALYZE reports they ran; the audit entry it writes is rolled back.
         connection = await session.connection()
         compiled = view_statements.KEYED_ONE.compile(dialect=connection.dialect)
-        params = {"digest": hash_key(secret), "id": created["id"]}
+        params = queries.keyed_fetch_params(digest=hash_key(secret), order_id=created["id"])
+        arguments = [params[name] for name in compiled.positiontup or ()]
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None
         explain = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
-        plan = await raw.fetch(
-            explain + compiled.string, *(params[n] for n in compiled.positiontup or ())
-        )
-        lines = [row[0] for row in plan]
-        init = next(i for i, line in enumerate(lines) if "InitPlan" in line)
-        return str(lines[init + 1])
+        nested = await session.begin_nested()
+        plan = [row[0] for row in await raw.fetch(explain + compiled.string, *arguments)]
+        await nested.rollback()
+        return [plan[i + 1] for i, line in enumerate(plan) if "InitPlan" in line]
 
-    assert "never executed" in api.call(lambda session: items_read(session, other_key))
-    assert "actual rows=1 " in api.call(lambda session: items_read(session, key))
+    foreign = api.call(lambda session: subplans(session, other_key))
+    own = api.call(lambda session: subplans(session, key))
+    assert len(foreign) == len(own) == 2
+    assert all("never executed" in node for node in foreign)
+    assert all("actual rows=1 " in node for node in own)
 
 
 def test_an_idempotent_order_goes_through_the_route(api: Api, key: str, routed: list[str]) -> None:

@@ -21,10 +21,10 @@ from tests.conftest import Api
 # or site; everything that embeds an item (ordered items, the lines of its kits, items expected
 # back, its devices with their patient and site); the small parts (events, notes, tracking
 # numbers, ordered and packed kits, the devices' identifiers and events, the return leg). Then
-# the audit record of the read. On PostgreSQL the key, the order's row and its items' rows are
-# read together (view_statements.KEYED_ONE), and the small parts' statement writes the audit
-# record too (view_statements.ONE_PARTS_AUDITED).
-FETCH_STATEMENTS = {"sqlite": 5, "postgresql": 2}
+# the audit record of the read. On PostgreSQL all of it is one statement
+# (view_statements.KEYED_ONE): the key, the order's row, its items' and its parts' rows, and the
+# audit record, written by the same statement.
+FETCH_STATEMENTS = {"sqlite": 5, "postgresql": 1}
 # Authenticate, count the matches, the page's ids, the same three statements, the audit.
 LIST_STATEMENTS = 7
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -60,8 +60,11 @@ async def identify(
     key: str | None,
     *,
     found: Sequence[Sequence[Any]] | None = None,
+    now: datetime | None = None,
 ) -> Caller:
-    """The caller behind the request's API key, named in the request's context (or 401)."""
+    """The caller behind the request's API key, named in the request's context (or 401).
+
+    ``found`` and ``now``: as ``check_key`` takes them."""
     # The key is read in the request's own transaction: a request costs one transaction. Once
     # its last recorded use is older than the configured resolution, that use is written and
     # committed at once, before the request does anything else: it is recorded even when the
@@ -71,7 +74,7 @@ async def identify(
     if known is None:
         resolution = timedelta(seconds=request.app.state.settings.api_key_last_used_seconds)
         try:
-            check = await check_key(session, key, resolution=resolution, found=found)
+            check = await check_key(session, key, resolution=resolution, found=found, now=now)
         except KeyRejected as exc:
             _name_caller(exc.account_id, exc.key_prefix)  # its refusal names the key's owner
             raise

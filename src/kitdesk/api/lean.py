@@ -88,19 +88,18 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
         # INSERT need no transaction, and a session's bookkeeping cost as much CPU as two of
         # the fetch's statements.
         async with read_engine.connect() as connection:
-            # The key and the order of the key's account with its items, in one read; the
-            # order's values are used only once the key has passed its checks.
-            params = {"digest": hash_key(key), "id": order_id}
+            # The key, the order of the key's account with everything its view needs, and the
+            # read's audit entry (written only for an accepted key and a found order), in one
+            # statement. The order's values are used only once the key has passed its checks,
+            # judged at the same time as the statement judged it.
+            params = queries.keyed_fetch_params(digest=hash_key(key), order_id=order_id)
             rows = await driver.fetch(connection, view_statements.KEYED_ONE, params)
             width = KEY_COLUMNS
-            caller = await deps.identify(request, connection, key, found=[r[:width] for r in rows])
-            orders = [r for r in rows if r[width] is not None]
-            view = await queries.get_order_on(
-                connection,
-                account_id=caller.account_id,
-                order_id=order_id,
-                found=[r[width:-1] for r in orders],
-                items=[item for r in orders for item in r[-1] or ()],
+            await deps.identify(
+                request, connection, key, found=[r[:width] for r in rows], now=params["now"]
+            )
+            view = queries.keyed_order_view(
+                order_id, [r[width:] for r in rows if r[width] is not None]
             )
         return RenderedJSON(view)
     async with session_scope(request.app.state.session_factory) as session:

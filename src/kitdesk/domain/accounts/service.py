@@ -240,6 +240,18 @@ def key_lookup_with(columns: Sequence[Any], target: FromClause, onclause: Any) -
     )
 
 
+def key_accepted(now: Any) -> Any:
+    """The SQL twin of ``check_key``'s acceptance: true for a key row (of ``ApiKey`` joined to its
+    ``Account``) that ``check_key`` would accept at ``now`` (a bind parameter given the same
+    value as ``check_key``'s ``now``). For a statement that writes something only for an
+    accepted key, in the round trip that reads the key."""
+    return (
+        ApiKey.deactivated_at.is_(None)
+        & or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now)
+        & Account.active.is_(True)
+    )
+
+
 def key_account() -> Any:
     """The account of the key whose hash is the parameter ``digest``, as a scalar subquery: a
     read of that account's rows in the key lookup's own statement (see ``key_lookup_with``)."""
@@ -264,18 +276,21 @@ async def check_key(
     *,
     resolution: timedelta = LAST_USED_RESOLUTION,
     found: Sequence[Sequence[Any]] | None = None,
+    now: datetime | None = None,
 ) -> KeyCheck:
     """The caller behind a presented key, or Unauthorized; reads only (see ``record_use``).
 
     ``found``: the key's row already read (by a ``key_lookup_with`` statement for
-    ``hash_key(secret)``; empty when there was none), instead of reading it here.
+    ``hash_key(secret)``; empty when there was none), instead of reading it here. ``now``: the
+    time the key is judged at (default: the current time); ``key_accepted`` judges the same.
     """
     if not secret:
         raise Unauthorized(code="unauthorized", message="missing Impilo-API-Key header")
     digest = hash_key(secret)
     if found is None:
         found = await driver.fetch(session, _KEY_LOOKUP, {"digest": digest})
-    now = utcnow()
+    if now is None:
+        now = utcnow()
     rejected = "invalid, expired or deactivated API key"
     if not found or not hmac.compare_digest(found[0][3], digest):
         raise Unauthorized(code="unauthorized", message=rejected)

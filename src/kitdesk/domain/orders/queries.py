@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db.models import Order, OrderExternalId
 from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.common import PageRequest
-from kitdesk.domain.orders import views
+from kitdesk.domain.orders import view_statements, views
 from kitdesk.domain.orders.lifecycle import Status
 from kitdesk.domain.orders.schemas import OrderSort
 from kitdesk.domain.orders.views import View
@@ -42,22 +42,23 @@ async def get_order(session: AsyncSession, *, account_id: int | None, order_id: 
     return view
 
 
-async def get_order_on(
-    connection: AsyncConnection,
-    *,
-    account_id: int,
-    order_id: int,
-    found: Sequence[Sequence[Any]] | None = None,
-    items: Sequence[Sequence[Any]] | None = None,
-) -> View:
-    """``get_order`` on a connection of its own in autocommit (PostgreSQL's read engine,
-    ``kitdesk.db.engine.create_read_engine``): the audit entry is written, and committed, by the
-    view's last read, before the view is returned. ``found`` and ``items``: the order's row and
-    its items' rows, when already read (``view_statements.KEYED_ONE``)."""
+def keyed_fetch_params(*, digest: str, order_id: int) -> dict[str, Any]:
+    """The parameters of ``view_statements.KEYED_ONE`` for a fetch of ``order_id`` with the key
+    whose hash is ``digest``: the read's audit entry included, and ``now``, the time the key is
+    judged at, which ``check_key`` must be given too (``now=params["now"]``)."""
     entry = audit.entry(action="order.read", resource_type="order", resource_id=order_id)
-    return await views.audited_order_view(
-        connection, account_id=account_id, order_id=order_id, entry=entry, found=found, items=items
-    )
+    params = {view_statements.AUDIT_PREFIX + k: v for k, v in entry.items()}
+    return {**params, "digest": digest, "id": order_id, "now": entry["occurred_at"]}
+
+
+def keyed_order_view(order_id: int, found: Sequence[Sequence[Any]]) -> View:
+    """The view of ``order_id`` from the values ``view_statements.KEYED_ONE`` read after the
+    key's (``found``: none when the key's account has no such order), or 404. Only for a key
+    that passed ``check_key``."""
+    order = [row[:-2] for row in found]
+    items = [item for row in found for item in row[-2] or ()]
+    parts = [part for row in found for part in row[-1] or ()]
+    return views.one_view(order_id, order, items, parts)
 
 
 def _scoped(query: Select[Any], account_id: int | None) -> Select[Any]:

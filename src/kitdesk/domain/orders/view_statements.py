@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
 from kitdesk.db.base import UTCDateTime
 from kitdesk.db.models import Order
-from kitdesk.domain.accounts.service import key_lookup_with
+from kitdesk.domain.accounts.service import key_accepted, key_lookup_with
 
 _tables = Order.metadata.tables
 orders: Table = _tables["orders"]
@@ -419,54 +419,77 @@ _ONE_ID: BindParameter[int] = bindparam("id", type_=BigInteger)
 ONE = _statements(lambda column: column == _ONE_ID)
 
 
-# The parts of one order with the read's audit entry written by the same statement (a
-# data-modifying CTE, which PostgreSQL runs exactly once, whatever the SELECT returns): the
-# fetch's last read and its audit write in one round trip. Its parameters: ``id`` and the entry's
-# columns, each prefixed with ``AUDIT_PREFIX``. For PostgreSQL only, where the fetch runs in
-# autocommit: the statement is then a transaction of its own, and a failed INSERT fails it.
+# An order fetch on PostgreSQL in one statement: the API key lookup (parameter ``digest``), the
+# order ``id`` of the key's account with everything its view needs, and the read's audit entry.
+#
+# Its one row holds the key's ``KEY_COLUMNS`` values first (none when the key is unknown), then
+# the order's row of ``Statements.orders`` (all NULL when the key's account has no such order),
+# then the order's ``Statements.items`` rows as one array and its ``Statements.parts`` rows as
+# another, each in its statement's order. The arrays are read only for an order the LEFT JOIN
+# found (NULL otherwise), so another account's order is never read. Everything after the key's
+# values must be dropped unless the key passes ``check_key``.
+#
+# The audit entry is written by a data-modifying CTE (PostgreSQL runs it exactly once, whatever
+# the SELECT returns) for an order of the key's account, and only if the key is accepted at the
+# parameter ``now`` (``key_accepted``, the SQL twin of ``check_key``, which must be given the
+# same ``now``); its account and key prefix are the key's own, its other columns the
+# parameters named after them with ``AUDIT_PREFIX``. For PostgreSQL only, where the fetch runs
+# in autocommit: the statement is a transaction of its own, and a failed INSERT fails it, so no
+# patient data is read without its entry.
 AUDIT_PREFIX = "audit_"
 _audit_table: Table = _tables["audit_entries"]
 AUDIT_COLUMNS = tuple(c.name for c in _audit_table.columns if c.name != "id")
-ONE_PARTS_AUDITED = _parts(lambda column: column == _ONE_ID).add_cte(
+_api_keys: Table = _tables["api_keys"]
+_accounts: Table = _tables["accounts"]
+
+
+def _array_of(rows: Any, name: str, *order: str) -> Any:
+    """The rows of ``rows`` (a statement) as one array of records, in ``order``."""
+    sub = rows.order_by(None).subquery(name)
+    ordered: Any = aggregate_order_by(literal_column(sub.name), *(sub.c[o] for o in order))
+    return select(func.array_agg(ordered)).select_from(sub).scalar_subquery()
+
+
+def _one_order_of_key() -> Any:
+    return (orders.c.account_id == _api_keys.c.account_id) & (orders.c.id == _ONE_ID)
+
+
+_found = orders.c.id.is_not(None)
+_read_entry = (
     _audit_table.insert()
-    .values(
-        {
-            name: bindparam(AUDIT_PREFIX + name, type_=_audit_table.c[name].type)
-            for name in AUDIT_COLUMNS
-        }
+    .from_select(
+        list(AUDIT_COLUMNS),
+        select(
+            *(
+                _api_keys.c.account_id
+                if name == "account_id"
+                else _api_keys.c.prefix
+                if name == "key_prefix"
+                else bindparam(AUDIT_PREFIX + name, type_=_audit_table.c[name].type)
+                for name in AUDIT_COLUMNS
+            )
+        )
+        .select_from(
+            _api_keys.join(_accounts, _accounts.c.id == _api_keys.c.account_id).join(
+                orders, _one_order_of_key()
+            )
+        )
+        .where(
+            _api_keys.c.key_hash == bindparam("digest"),
+            key_accepted(bindparam("now", type_=UTCDateTime)),
+        ),
     )
     .cte("read_entry")
 )
-
-
-# The API key lookup (parameter ``digest``) with the order ``id`` of the key's account, in one
-# statement. Its one row holds the key's ``KEY_COLUMNS`` values first (none when the key is
-# unknown), then the order's row of ``Statements.orders`` (all NULL when the account has no such
-# order), then, last, the order's ``Statements.items`` rows as one array, in their own order
-# (NULL when there is no such order: the array is only read for an order the LEFT JOIN found,
-# so another account's order is never read). The order's values must be dropped unless the key
-# passes its checks.
-_api_keys: Table = _tables["api_keys"]
-_one_items = _items(lambda column: column == _ONE_ID).order_by(None).subquery("one_items")
-_items_array = (
-    select(
-        func.array_agg(
-            aggregate_order_by(
-                literal_column(_one_items.name),
-                _one_items.c.kind,
-                _one_items.c.owner,
-                _one_items.c.position,
-            )
-        )
-    )
-    .select_from(_one_items)
-    .scalar_subquery()
-)
 KEYED_ONE = key_lookup_with(
-    [*_order_columns(), case((orders.c.id.is_not(None), _items_array)).label("order_items")],
+    [
+        *_order_columns(),
+        case((_found, _array_of(ONE.items, "one_items", "kind", "owner", "position"))),
+        case((_found, _array_of(ONE.parts, "one_parts", "kind", "owner", "sort", "position"))),
+    ],
     _orders_from(),
-    (orders.c.account_id == _api_keys.c.account_id) & (orders.c.id == _ONE_ID),
-)
+    _one_order_of_key(),
+).add_cte(_read_entry)
 
 
 def for_ids(dialect: str, ids: list[int]) -> tuple[Statements, dict[str, Any]]:

@@ -23,7 +23,7 @@ from kitdesk.errors import not_found
 View = dict[str, Any]
 Row = Sequence[Any]
 
-__all__ = ["View", "assemble", "jsonable", "load_views", "order_view"]
+__all__ = ["View", "assemble", "jsonable", "load_views", "one_view", "order_view"]
 
 
 async def load_views(
@@ -49,24 +49,12 @@ async def order_view(
     return view
 
 
-async def audited_order_view(
-    connection: AsyncConnection,
-    *,
-    account_id: int,
-    order_id: int,
-    entry: dict[str, Any],
-    found: Sequence[Row] | None = None,
-    items: Sequence[Row] | None = None,
+def one_view(
+    order_id: int, found: Sequence[Row], items: Sequence[Row], parts: Sequence[Row]
 ) -> View:
-    """One order's view, or 404, with its read's audit ``entry`` (``audit.entry``) written by the
-    view's last statement, once the order is found (PostgreSQL, a connection in autocommit).
-
-    ``found``: the order's row of the account already read (``view_statements.KEYED_ONE``;
-    empty when there was none), instead of reading it here; ``items``: its items' rows, read by
-    the same statement.
-    """
-    rows = await _read(connection, [order_id], account_id, audit=entry, found=found, items=items)
-    view = assemble(rows).get(order_id) if rows.orders else None
+    """One order's view from its rows already read (``found``: the order's row, none when it was
+    not found; ``items`` and ``parts``: as the ``Statements`` read them), or 404."""
+    view = assemble(ViewRows(found, items, parts)).get(order_id) if found else None
     if view is None:
         raise not_found("order", order_id)
     return view
@@ -82,10 +70,6 @@ async def _read(
     session: AsyncSession | AsyncConnection,
     ids: list[int],
     account_id: int | None,
-    *,
-    audit: dict[str, Any] | None = None,
-    found: Sequence[Row] | None = None,
-    items: Sequence[Row] | None = None,
 ) -> ViewRows:
     if isinstance(session, AsyncSession):
         # Core statements do not autoflush: the session's pending changes must reach the
@@ -97,9 +81,7 @@ async def _read(
     statements, params = sql.for_ids(dialect, ids)
     # A customer's read names its account in the SQL itself: another tenant's order is never
     # read, not even to be discarded.
-    if found is not None:
-        pass
-    elif account_id is None:
+    if account_id is None:
         found = await driver.fetch(session, statements.orders, params)
     else:
         scoped = {**params, "account_id": account_id}
@@ -107,13 +89,8 @@ async def _read(
     if not found:
         return ViewRows()
     statements, params = sql.for_ids(dialect, [r[0] for r in found])
-    if items is None:
-        items = await driver.fetch(session, statements.items, params)
-    if audit is None:
-        parts = await driver.fetch(session, statements.parts, params)
-    else:
-        written = {sql.AUDIT_PREFIX + name: audit[name] for name in sql.AUDIT_COLUMNS}
-        parts = await driver.fetch(session, sql.ONE_PARTS_AUDITED, {**params, **written})
+    items = await driver.fetch(session, statements.items, params)
+    parts = await driver.fetch(session, statements.parts, params)
     return ViewRows(found, items, parts)
 
 
