@@ -9,7 +9,10 @@ the same order of effects: the key check and its last-use write, the service cal
 flush, the commit, then the rendered response. Everything else (a missing key, a body or path
 that does not validate, a query string, a request inside an idempotent transaction, a streamed
 body) goes to FastAPI's handler untouched, with the body replayed, so every error keeps the
-route's own wording. Measured: FastAPI's dependency solving, its exit stacks and its shielded
+route's own wording. One exception to the order of effects: an order fetch on PostgreSQL is
+one statement that reads the key and the order and writes the read's audit entry, the entry
+only where the key check that follows will accept the key (``view_statements.KEYED_ONE``).
+Measured: FastAPI's dependency solving, its exit stacks and its shielded
 generator exits cost an order about a fifth of the API's CPU (``bench/README.md``).
 
 An exception raised here travels the same way as one raised in the route: the transaction rolls
