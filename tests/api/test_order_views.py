@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitdesk.domain.orders import views
+from kitdesk.db import driver
+from kitdesk.domain.accounts.service import KEY_COLUMNS, hash_key
+from kitdesk.domain.orders import queries, view_statements, views
 from tests.api.order_views_reference import load, reference
 from tests.api.orders_support import (
     ORDERS,
@@ -170,6 +172,40 @@ def test_views_read_together_equal_the_model_rendering(api: Api, demo_keys: Any)
     assert sorted(read) == sorted(ids)
     for order_id in ids:
         same(views.jsonable(read[order_id]), expected[order_id])
+
+
+def test_the_one_statement_fetch_is_read_whatever_order_its_arrays_hold(
+    api: Api, demo_keys: Any, backend: str
+) -> None:
+    # KEYED_ONE (PostgreSQL only) hands over the order's items and parts as two arrays in no
+    # particular order: the reader sorts them. Fed each array reversed, it must build the same
+    # view as from the arrays PostgreSQL returned.
+    if backend != "postgresql":
+        return
+    ids = all_ids(api, demo_keys)
+    expected = references(api, ids)
+
+    async def run(session: AsyncSession) -> dict[int, list[Any]]:
+        read = {}
+        for order_id in ids:
+            params = queries.keyed_fetch_params(
+                digest=hash_key(demo_keys.customer), order_id=order_id
+            )
+            rows = await driver.fetch(session, view_statements.KEYED_ONE, params)
+            read[order_id] = [row[KEY_COLUMNS:] for row in rows]
+        return read
+
+    read = api.call(run)
+    reordered = 0
+    for order_id in ids:
+        found = read[order_id]
+        assert len(found) == 1
+        items, parts = list(found[0][-2]), list(found[0][-1])
+        reversed_row = (*found[0][:-2], items[::-1], parts[::-1])
+        reordered += items != items[::-1] or parts != parts[::-1]
+        same(views.jsonable(queries.keyed_order_view(order_id, [reversed_row])), expected[order_id])
+        same(views.jsonable(queries.keyed_order_view(order_id, found)), expected[order_id])
+    assert reordered == len(ids)  # every order's arrays held rows whose order matters
 
 
 def test_another_accounts_order_is_not_found(api: Api, demo_keys: Any) -> None:

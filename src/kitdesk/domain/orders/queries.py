@@ -56,8 +56,12 @@ def keyed_order_view(order_id: int, found: Sequence[Sequence[Any]]) -> View:
     key's (``found``: none when the key's account has no such order), or 404. Only for a key
     that passed ``check_key``."""
     order = [row[:-2] for row in found]
-    items = [item for row in found for item in row[-2] or ()]
-    parts = [part for row in found for part in row[-1] or ()]
+    items = sorted(
+        (item for row in found for item in row[-2] or ()), key=view_statements.ITEMS_ORDER
+    )
+    parts = sorted(
+        (part for row in found for part in row[-1] or ()), key=view_statements.PARTS_ORDER
+    )
     return views.one_view(order_id, order, items, parts)
 
 
