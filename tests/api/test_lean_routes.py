@@ -8,56 +8,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kitdesk.api import lean
 from kitdesk.db import driver
 from kitdesk.db.base import utcnow
 from kitdesk.db.models import Account, ApiKey, AuditEntry, Order
 from kitdesk.domain.accounts.service import hash_key
 from kitdesk.domain.orders import queries, view_statements
+from tests.api.lean_support import BAD_KEY, answer, count_rows, without_lean
 from tests.api.orders_support import ORDERS, create, items, patient_order
 from tests.conftest import Api
-
-BAD_KEY = "kd_live_not_a_key_at_all_000000000000"
-
-
-@pytest.fixture
-def routed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The path template of every request FastAPI's own route handler answered."""
-    seen: list[str] = []
-    original = APIRoute.handle
-
-    async def counting(self: APIRoute, scope: Any, receive: Any, send: Any) -> None:
-        seen.append(f"{scope['method']} {self.path_format}")
-        await original(self, scope, receive, send)
-
-    monkeypatch.setattr(APIRoute, "handle", counting)
-    return seen
-
-
-def _without_lean(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lean, "HANDLERS", {})
-
-
-def _count(api: Api, model: Any) -> int:
-    async def count(session: AsyncSession) -> int:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-
-    return api.call(count)
-
-
-def _answer(response: Any) -> tuple[int, str | None, Any]:
-    """A response without what differs between two otherwise equal requests (the request id)."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = response.text
-    if isinstance(body, dict):
-        body.pop("requestId", None)
-    return response.status_code, response.headers.get("content-type"), body
 
 
 def test_a_plain_order_is_created_and_fetched_by_the_lean_handlers(
@@ -74,10 +35,10 @@ def test_a_lean_order_leaves_what_the_route_leaves(
     api: Api, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lean_order = create(api, key, patient_order(orderItems=items(1000)))
-    audits = _count(api, AuditEntry)
-    _without_lean(monkeypatch)
+    audits = count_rows(api, AuditEntry)
+    without_lean(monkeypatch)
     route_order = create(api, key, patient_order(orderItems=items(1000)))
-    assert _count(api, AuditEntry) - audits == 1  # one order.create entry each way
+    assert count_rows(api, AuditEntry) - audits == 1  # one order.create entry each way
     differing = {"id", "createdAt", "updatedAt", "orderEvents", "orderNumber"}
     assert {k: v for k, v in lean_order.items() if k not in differing} == {
         k: v for k, v in route_order.items() if k not in differing
@@ -139,18 +100,18 @@ def test_a_declined_request_gets_fastapis_own_answer(
     method: str,
     spec: dict[str, Any],
 ) -> None:
-    orders = _count(api, Order)
-    served = _answer(_send(api, key, method, spec))
+    orders = count_rows(api, Order)
+    served = answer(_send(api, key, method, spec))
     assert routed, f"{case}: FastAPI's handler never saw the request"
-    _without_lean(monkeypatch)
-    again = _answer(_send(api, key, method, spec))
+    without_lean(monkeypatch)
+    again = answer(_send(api, key, method, spec))
     if case in ACCEPTED:  # the route creates an order each time, with its own id
         assert served[:2] == again[:2] == (201, "application/json")
-        assert _count(api, Order) == orders + 2
+        assert count_rows(api, Order) == orders + 2
         return
     assert served == again
     assert served[0] >= 400
-    assert _count(api, Order) == orders  # nothing was created
+    assert count_rows(api, Order) == orders  # nothing was created
 
 
 # Requests the lean handlers answer with an error: the same error FastAPI's route gives.
@@ -179,16 +140,16 @@ def test_a_lean_refusal_is_the_routes_refusal(
     method: str,
     spec: dict[str, Any],
 ) -> None:
-    orders, audits = _count(api, Order), _count(api, AuditEntry)
-    served = _answer(_send(api, key, method, spec))
+    orders, audits = count_rows(api, Order), count_rows(api, AuditEntry)
+    served = answer(_send(api, key, method, spec))
     assert routed == [], f"{case}: the lean handler did not answer"
-    lean_audits = _count(api, AuditEntry) - audits
-    _without_lean(monkeypatch)
-    assert served == _answer(_send(api, key, method, spec))
+    lean_audits = count_rows(api, AuditEntry) - audits
+    without_lean(monkeypatch)
+    assert served == answer(_send(api, key, method, spec))
     assert served[0] in (400, 401, 404, 409)
     # The same audit trail (a refusal's entry, or none), and nothing created either way.
-    assert _count(api, AuditEntry) - audits == 2 * lean_audits
-    assert _count(api, Order) == orders
+    assert count_rows(api, AuditEntry) - audits == 2 * lean_audits
+    assert count_rows(api, Order) == orders
 
 
 def test_an_order_of_another_account_is_not_found_through_the_lean_fetch(
@@ -243,7 +204,7 @@ def test_an_idempotent_order_goes_through_the_route(api: Api, key: str, routed: 
     assert first.json() == again.json()
     # The first request joined the idempotency transaction, so FastAPI's route answered it.
     assert routed == ["POST /api/v3/order"]
-    assert _count(api, Order) == 1
+    assert count_rows(api, Order) == 1
 
 
 def test_on_postgresql_a_plain_order_commits_with_its_reservation(
@@ -289,8 +250,8 @@ def test_a_refused_key_gets_no_order_of_its_own_account_from_the_lean_fetch(
             account.active = False
 
     api.call(refuse)
-    audits = _count(api, AuditEntry)
-    served = _answer(api.get(f"{ORDERS}/{created['id']}", key=key))
+    audits = count_rows(api, AuditEntry)
+    served = answer(api.get(f"{ORDERS}/{created['id']}", key=key))
     assert routed == []
     assert served[0] == 401
     assert created["patient"]["lastName"] not in json.dumps(served[2])
@@ -305,8 +266,8 @@ def test_a_refused_key_gets_no_order_of_its_own_account_from_the_lean_fetch(
 
     # One refusal, naming the key's owner; no read.
     assert api.call(new_entries) == [("order.read", "denied", owner[0])]
-    _without_lean(monkeypatch)
-    assert served == _answer(api.get(f"{ORDERS}/{created['id']}", key=key))
+    without_lean(monkeypatch)
+    assert served == answer(api.get(f"{ORDERS}/{created['id']}", key=key))
 
 
 @pytest.mark.parametrize("change", ["deactivated", "expired", "account inactive"])
@@ -330,30 +291,30 @@ def test_a_refused_key_places_no_order_from_the_lean_create(
             account.active = False
 
     api.call(refuse)
-    orders = _count(api, Order)
-    served = _answer(api.post(ORDERS, key=key, json=patient_order()))
+    orders = count_rows(api, Order)
+    served = answer(api.post(ORDERS, key=key, json=patient_order()))
     assert routed == []
     assert served[0] == 401
-    assert _count(api, Order) == orders
-    _without_lean(monkeypatch)
-    assert served == _answer(api.post(ORDERS, key=key, json=patient_order()))
+    assert count_rows(api, Order) == orders
+    without_lean(monkeypatch)
+    assert served == answer(api.post(ORDERS, key=key, json=patient_order()))
 
 
 def test_an_unknown_key_places_no_order_from_the_lean_create(api: Api, routed: list[str]) -> None:
-    orders = _count(api, Order)
+    orders = count_rows(api, Order)
     response = api.post(ORDERS, key=BAD_KEY, json=patient_order())
     assert routed == []
     assert response.status_code == 401
-    assert _count(api, Order) == orders
+    assert count_rows(api, Order) == orders
 
 
 def test_the_lean_create_resolves_references_in_the_keys_own_account_only(
     api: Api, other_key: str, routed: list[str]
 ) -> None:
     # The second customer's key names the first customer's patient 1234: unknown to it.
-    orders = _count(api, Order)
+    orders = count_rows(api, Order)
     response = api.post(ORDERS, key=other_key, json=patient_order(1234))
     assert routed == []
-    assert _count(api, Order) == orders
+    assert count_rows(api, Order) == orders
     assert response.status_code == 400
     assert response.json()["code"] == "unknown_patient"

@@ -25,8 +25,11 @@ from tests.conftest import Api
 # (view_statements.KEYED_ONE): the key, the order's row, its items' and its parts' rows, and the
 # audit record, written by the same statement.
 FETCH_STATEMENTS = {"sqlite": 5, "postgresql": 1}
-# Authenticate, count the matches, the page's ids, the same three statements, the audit.
-LIST_STATEMENTS = 7
+# Authenticate, count the matches, the page's ids, the same three statements, the audit. On
+# PostgreSQL a page asked for without filters reads the key, the total and the page's ids in one
+# statement (queries.KEYED_PAGES); a filtered page takes the route's seven everywhere.
+LIST_STATEMENTS = {"sqlite": 7, "postgresql": 5}
+FILTERED_LIST_STATEMENTS = 7
 
 
 def statements(api: Api, path: str, key: str) -> tuple[int, Any]:
@@ -78,14 +81,16 @@ def test_fetching_a_site_order_or_a_kit_only_order_costs_the_same(
         assert response.json() == order
 
 
-def test_listing_a_page_of_one_order_costs_the_same_as_a_page_of_fifty(api: Api, key: str) -> None:
+def test_listing_a_page_of_one_order_costs_the_same_as_a_page_of_fifty(
+    api: Api, key: str, backend: str
+) -> None:
     first = create(api, key, patient_order())
     one_cost, one_page = statements(api, f"{ORDERS}?size=50", key)
     assert one_page.json()["content"] == [first]
     created = [first, *fill_fifty(api, key)]
     fifty_cost, fifty_page = statements(api, f"{ORDERS}?size=50", key)
     assert fifty_page.json()["content"] == created
-    assert (one_cost, fifty_cost) == (LIST_STATEMENTS, LIST_STATEMENTS)
+    assert (one_cost, fifty_cost) == (LIST_STATEMENTS[backend], LIST_STATEMENTS[backend])
 
 
 def fill_fifty(api: Api, key: str) -> list[dict[str, Any]]:
@@ -110,13 +115,13 @@ def test_a_filtered_sorted_page_costs_the_same(api: Api, key: str) -> None:
     create(api, key, site_order())
     query = "externalOrderId=a&patientId=1234&currentStatus=received&sort=createdAt"
     cost, page = statements(api, f"{ORDERS}?{query}&sortDescending=true", key)
-    assert cost == LIST_STATEMENTS
+    assert cost == FILTERED_LIST_STATEMENTS
     assert page.json()["total"] == 1
 
 
-def test_a_page_of_kit_only_orders_costs_the_same(api: Api, key: str) -> None:
+def test_a_page_of_kit_only_orders_costs_the_same(api: Api, key: str, backend: str) -> None:
     for _ in range(3):
         create(api, key, site_order(orderKits=kits(1001)))
     cost, page = statements(api, ORDERS, key)
-    assert cost == LIST_STATEMENTS
+    assert cost == LIST_STATEMENTS[backend]
     assert [o["orderItems"] for o in page.json()["content"]] == [[], [], []]

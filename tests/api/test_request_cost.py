@@ -165,6 +165,31 @@ def test_an_order_fetch_sends_no_begin_or_commit_on_postgresql(
     assert not [s for s in counter.statements if s.lstrip().upper().startswith(control)]
 
 
+def test_a_plain_order_list_page_sends_no_begin_or_commit_on_postgresql(
+    api: Api, key: str, backend: str
+) -> None:
+    # On PostgreSQL a page without filters reads in autocommit: the key with the page's total
+    # and ids, the three view reads, the audit entry; each a transaction of its own. On SQLite
+    # the route's one transaction.
+    order = api.post(ORDERS, key=key, json=patient_order(1234, orderItems=items(1000))).json()
+    set_last_use(api, key, utcnow())
+    with transactions(api) as begun:
+        assert api.get(f"{ORDERS}?size=50", key=key).status_code == 200
+    if backend == "sqlite":
+        assert len(begun) == 1
+        return
+    with server_transaction_states(api) as seen, api.count_queries() as counter:
+        response = api.get(f"{ORDERS}?size=50", key=key)
+    assert response.status_code == 200, response.text
+    assert response.json()["content"] == [order]
+    assert len(seen) == 5
+    assert seen[0][0].startswith("SELECT api_keys.id")
+    assert seen[-1][0].startswith("INSERT INTO audit_entries")
+    assert [inside for _, inside in seen] == [False] * len(seen)
+    control = ("BEGIN", "COMMIT")
+    assert not [s for s in counter.statements if s.lstrip().upper().startswith(control)]
+
+
 def test_a_stale_last_use_is_written_by_an_order_fetch_too(api: Api, key: str) -> None:
     order = api.post(ORDERS, key=key, json=patient_order(1234, orderItems=items(1000))).json()
     stale = utcnow() - timedelta(minutes=5)

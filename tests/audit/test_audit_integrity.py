@@ -99,6 +99,18 @@ def test_an_order_fetch_whose_audit_entry_fails_returns_no_patient_data(api: Api
     assert_internal_error(fetched)
 
 
+def test_an_order_list_whose_audit_entry_fails_returns_no_patient_data(api: Api, key: str) -> None:
+    # The order list's busiest path (PostgreSQL: a page without filters, in autocommit) too.
+    api.patch(f"{PATIENTS}/{DEMO_PATIENT}", key=key, json={"firstName": UNIQUE_NAME})
+    body = {"patient": {"id": DEMO_PATIENT}, "orderItems": [{"item": {"id": 1000}, "count": 1}]}
+    assert api.post("/api/v3/order", key=key, json=body).status_code == 201
+
+    with audit_table_gone(api):
+        listed = api.get("/api/v3/order?size=50", key=key)
+
+    assert_internal_error(listed)
+
+
 def test_a_refusal_whose_audit_entry_fails_is_a_500(api: Api, other_key: str) -> None:
     with audit_table_gone(api):
         response = api.get(f"{PATIENTS}/{DEMO_PATIENT}", key=other_key)

@@ -30,9 +30,14 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NUMBER_COLUMNS = [
     c for c in report.COLUMNS if c not in ("endpoint", "conns", "per worker", "errors", "tx/req")
 ]
-# Explicit transactions (BEGIN ... COMMIT) per request: one, but none for the order fetch on
-# PostgreSQL, whose statements each commit by themselves.
-AUTOCOMMIT_ENDPOINTS = {"postgresql": {"GET /api/v3/order/{id}"}, "sqlite": set()}
+# Explicit transactions (BEGIN ... COMMIT) per request: one, but none for the order fetch and the
+# list pages (which ask for no filter) on PostgreSQL, whose statements each commit by themselves.
+AUTOCOMMIT_ENDPOINTS = {
+    "postgresql": {
+        e.name for e in endpoints(DataSet.of(SMOKE)) if e.mode in ("fetch", "list", "deep")
+    },
+    "sqlite": set(),
+}
 
 
 @pytest.mark.slow

@@ -1,17 +1,23 @@
-"""The two busiest endpoints, served without FastAPI's per-request machinery when nothing needs it.
+"""The three busiest endpoints, served without FastAPI's per-request machinery where not needed.
 
-``POST /api/v3/order`` and ``GET /api/v3/order/{orderId}`` stay FastAPI routes: routing, the
-OpenAPI document, the middleware and the exception handlers see them as before. Only the route's
-``handle`` differs (``LeanRoute``). A request it can answer exactly as the route would (an API
-key is present, no query string, no ``Idempotency-Key`` transaction to join, a path id or a JSON
-body that validates) is served by calling the same functions the route's dependencies call, in
-the same order of effects: the key check and its last-use write, the service call, the audit
-flush, the commit, then the rendered response. Everything else (a missing key, a body or path
-that does not validate, a query string, a request inside an idempotent transaction, a streamed
-body) goes to FastAPI's handler untouched, with the body replayed, so every error keeps the
-route's own wording. One exception to the order of effects: an order fetch on PostgreSQL is
-one statement that reads the key and the order and writes the read's audit entry, the entry
-only where the key check that follows will accept the key (``view_statements.KEYED_ONE``).
+``POST /api/v3/order``, ``GET /api/v3/order/{orderId}`` and ``GET /api/v3/order`` stay FastAPI
+routes: routing, the OpenAPI document, the middleware and the exception handlers see them as
+before. Only the route's ``handle`` differs (``LeanRoute``). A request it can answer exactly as
+the route would (an API key is present, no ``Idempotency-Key`` transaction to join, a path id or
+a JSON body that validates and no query string, or a list page asked for by ``page``, ``size``,
+``sort`` and ``sortDescending`` alone, in plain values) is served by calling the same functions
+the route's dependencies call, in the same order of effects: the key check and its last-use
+write, the service call, the audit flush, the commit, then the rendered response. Everything
+else (a missing key, a body or path that does not validate, a query string the handler does not
+read, a request inside an idempotent transaction, a streamed body) goes to FastAPI's handler
+untouched, with the body replayed, so every error keeps the route's own wording.
+
+Reads on PostgreSQL go further, on a connection in autocommit with no session. An order fetch is
+one statement that reads the key and the order and writes the read's audit entry, the entry only
+where the key check that follows will accept the key (``view_statements.KEYED_ONE``); that is
+the one exception to the order of effects. A list page reads the key with the page's total and
+ids in one statement (``queries.KEYED_PAGES``), then the page's views, then writes its audit
+entry; lists with filters, and every list on SQLite, go through the route.
 Measured: FastAPI's dependency solving, its exit stacks and its shielded
 generator exits cost an order about a fifth of the API's CPU (``bench/README.md``).
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
 
 from fastapi.routing import APIRoute
 from starlette.requests import Request
@@ -36,9 +43,15 @@ from kitdesk.db import driver
 from kitdesk.db.engine import session_scope
 from kitdesk.domain.accounts.service import KEY_COLUMNS, hash_key
 from kitdesk.domain.audit import recorder as audit
-from kitdesk.domain.common import MAX_ID
+from kitdesk.domain.common import (
+    DEFAULT_PAGE_SIZE,
+    MAX_ID,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    PageRequest,
+)
 from kitdesk.domain.orders import new_rows, placement, queries, view_statements
-from kitdesk.domain.orders.schemas import OrderCreate
+from kitdesk.domain.orders.schemas import OrderCreate, OrderSort
 
 API_KEY = deps.API_KEY_HEADER.lower().encode("latin-1")
 
@@ -48,7 +61,9 @@ Handler = Callable[[Request, str, bytes], Awaitable[Response | None]]
 
 async def create_order(request: Request, key: str, body: bytes) -> Response | None:
     """``POST /api/v3/order``, as ``kitdesk.api.routes.orders.create_order`` answers it."""
-    if not body or _media_type(request.scope) != "application/json":
+    if request.scope.get("query_string") or not body:
+        return None
+    if _media_type(request.scope) != "application/json":
         return None
     try:
         # As FastAPI reads it: json.loads, then the body model in Python mode, from attributes.
@@ -77,6 +92,8 @@ async def create_order(request: Request, key: str, body: bytes) -> Response | No
 
 async def get_order(request: Request, key: str, body: bytes) -> Response | None:
     """``GET /api/v3/order/{orderId}``, as ``kitdesk.api.routes.orders.get_order`` answers it."""
+    if request.scope.get("query_string"):
+        return None
     raw = request.scope.get("path_params", {}).get("orderId")
     # Plain decimal digits in range read the same to pydantic and to int(); the rest is the
     # route's to refuse.
@@ -112,10 +129,65 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
     return RenderedJSON(view)
 
 
+async def list_orders(request: Request, key: str, body: bytes) -> Response | None:
+    """``GET /api/v3/order`` without filters, as ``kitdesk.api.routes.orders.list_orders``
+    answers it; on PostgreSQL only."""
+    read_engine = request.app.state.read_engine
+    asked = _plain_page(request.scope.get("query_string", b""))
+    if read_engine is None or asked is None:
+        return None
+    page, sort = asked
+    statement = queries.KEYED_PAGES[(sort, page.sort_descending)]
+    params = {"digest": hash_key(key), "offset": page.offset, "size": page.size}
+    # As the fetch: a connection in autocommit, no session; the key read with the page's total
+    # and ids, the page's views read by the key's account only, then the list's audit entry.
+    async with read_engine.connect() as connection:
+        rows = await driver.fetch(connection, statement, params)
+        width = KEY_COLUMNS
+        caller = await deps.identify(request, connection, key, found=[r[:width] for r in rows])
+        assert caller.account_id is not None  # an API key always belongs to an account
+        view = await queries.keyed_page_view(
+            connection, account_id=caller.account_id, page=page, found=[r[width:] for r in rows]
+        )
+    return RenderedJSON(view)
+
+
+# The query parameters of a list page the lean list answers, and the values it reads itself; any
+# other parameter (a filter), a repeated one or another spelling of a value goes to FastAPI.
+_PAGE_PARAMETERS = {"page", "size", "sort", "sortDescending"}
+_SORTS: dict[str, OrderSort] = {"id": "id", "createdAt": "createdAt"}
+_DESCENDING = {"false": False, "true": True}
+
+
+def _plain_page(query: bytes) -> tuple[PageRequest, OrderSort] | None:
+    """The page and sort a list's query string asks for, if it asks for nothing else and every
+    value is one the route's parameters read the same way; else None."""
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    given = dict(pairs)
+    if len(given) != len(pairs) or not given.keys() <= _PAGE_PARAMETERS:
+        return None
+    number = _whole(given.get("page", "1"), MAX_PAGE)
+    size = _whole(given.get("size", str(DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE)
+    sort = _SORTS.get(given.get("sort", "id"))
+    descending = _DESCENDING.get(given.get("sortDescending", "false"))
+    if number is None or size is None or sort is None or descending is None:
+        return None
+    return PageRequest(page=number, size=size, sort_descending=descending), sort
+
+
+def _whole(text: str, most: int) -> int | None:
+    # Plain decimal digits within 1..most, which pydantic reads as int() does.
+    if not (text.isascii() and text.isdigit()) or len(text) > 20:
+        return None
+    value = int(text)
+    return value if 1 <= value <= most else None
+
+
 # The wrapped routes: (method, path template) -> handler.
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("POST", "/api/v3/order"): create_order,
     ("GET", "/api/v3/order/{orderId}"): get_order,
+    ("GET", "/api/v3/order"): list_orders,
 }
 
 
@@ -129,12 +201,7 @@ class LeanRoute(APIRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = HANDLERS.get((scope["method"], self.path_format))
         key = _api_key(scope)
-        if (
-            handler is None
-            or not key
-            or scope.get("query_string")
-            or integrity_state.SESSION in scope.get("state", {})
-        ):
+        if handler is None or not key or integrity_state.SESSION in scope.get("state", {}):
             await super().handle(scope, receive, send)
             return
         body = b""

@@ -73,10 +73,21 @@ def record(
             same["changed_fields"] = sorted(set(same["changed_fields"] or ()) | set(changed))
 
 
-def entry(*, action: str, resource_type: str, resource_id: int | None = None) -> dict[str, Any]:
+def entry(
+    *,
+    action: str,
+    resource_type: str,
+    resource_id: int | None = None,
+    resource_ids: Iterable[int] | None = None,
+) -> dict[str, Any]:
     """An audit entry's row, for a caller that writes it itself in its own statement (a new
     order's entry goes in with the order, the order's new id as its ``resource_id``)."""
-    return _row(action=action, resource_type=resource_type, resource_id=resource_id)
+    return _row(
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        resource_ids=resource_ids,
+    )
 
 
 def write_entry_statement() -> Insert:

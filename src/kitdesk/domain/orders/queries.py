@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
-from sqlalchemy import Select, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, Select, bindparam, exists, func, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from kitdesk.db import driver
 from kitdesk.db.models import Order, OrderExternalId
+from kitdesk.domain.accounts.service import key_account, key_lookup_with
 from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.common import PageRequest
 from kitdesk.domain.orders import view_statements, views
@@ -83,20 +85,29 @@ async def list_orders(
     """
     ids = _filtered(_scoped(select(Order.id), account_id), filters)
     total = await session.scalar(select(func.count()).select_from(ids.subquery())) or 0
-    column = Order.id if sort == "id" else Order.created_at
-    order_by = (
-        [column.desc(), Order.id.desc()] if page.sort_descending else [column.asc(), Order.id.asc()]
-    )
     # Deferred join: the page's ids come from the index alone, so a deep page skips ids, not
     # whole orders joined to their patients and sites.
     page_ids = list(
-        await session.scalars(ids.order_by(*order_by).offset(page.offset).limit(page.size))
+        await session.scalars(
+            ids.order_by(*_page_order(sort, page.sort_descending))
+            .offset(page.offset)
+            .limit(page.size)
+        )
     )
     found = await views.load_views(session, page_ids, account_id=account_id)
     content = [found[i] for i in page_ids if i in found]
     audit.record(
         session, action="order.list", resource_type="order", resource_ids=[o["id"] for o in content]
     )
+    return _page_view(content, page, total)
+
+
+def _page_order(sort: OrderSort, descending: bool) -> list[Any]:
+    column = Order.id if sort == "id" else Order.created_at
+    return [column.desc(), Order.id.desc()] if descending else [column.asc(), Order.id.asc()]
+
+
+def _page_view(content: list[View], page: PageRequest, total: int) -> View:
     return {
         "content": content,
         "page": page.page,
@@ -105,6 +116,59 @@ async def list_orders(
         "first": page.page == 1,
         "last": page.page * page.size >= total,
     }
+
+
+def _keyed_page(sort: OrderSort, descending: bool) -> Select[Any]:
+    account = key_account()
+    # Only the columns the order needs: sorted by id, the page comes from the index alone.
+    columns = [Order.id] if sort == "id" else [Order.id, Order.created_at]
+    page = (
+        select(*columns)
+        .where(Order.account_id == account)
+        .order_by(*_page_order(sort, descending))
+        .offset(bindparam("offset", type_=BigInteger))
+        .limit(bindparam("size", type_=BigInteger))
+        .subquery("page")
+    )
+    total = select(func.count()).select_from(Order).where(Order.account_id == account)
+    on_page = page.c.id if sort == "id" else page.c.created_at
+    order = [on_page.desc(), page.c.id.desc()] if descending else [on_page.asc(), page.c.id.asc()]
+    return key_lookup_with([total.scalar_subquery(), page.c.id], page, true()).order_by(*order)
+
+
+# An unfiltered page of the orders of an API key's account on PostgreSQL, in one statement (per
+# sort and direction): the key lookup (parameter ``digest``), the number of the account's orders
+# and the ids of the page (parameters ``offset`` and ``size``), one row per id in the page's
+# order (one row with no id for a page past the end; no row for an unknown key). Each row holds
+# the key's ``KEY_COLUMNS`` values, then the total, then the id. The total and the ids must be
+# dropped unless the key passes ``check_key``.
+KEYED_PAGES: dict[tuple[OrderSort, bool], Select[Any]] = {
+    (sort, descending): _keyed_page(sort, descending)
+    for sort in get_args(OrderSort)
+    for descending in (False, True)
+}
+
+
+async def keyed_page_view(
+    connection: AsyncConnection,
+    *,
+    account_id: int,
+    page: PageRequest,
+    found: Sequence[Sequence[Any]],
+) -> View:
+    """The page of order views a ``KEYED_PAGES`` statement found (``found``: its rows after the
+    key's values) for ``account_id``, the key's account once the key passed ``check_key``; its
+    audit entry is written first, on ``connection``, in autocommit."""
+    total = int(found[0][0])
+    page_ids = [row[1] for row in found if row[1] is not None]
+    views_found = await views.load_views(connection, page_ids, account_id=account_id)
+    content = [views_found[i] for i in page_ids if i in views_found]
+    entry = audit.entry(
+        action="order.list", resource_type="order", resource_ids=[o["id"] for o in content]
+    )
+    # Written before any of the page is sent: if it fails, the request fails with it.
+    await driver.execute_many(connection, audit.write_entry_statement(), [entry])
+    return _page_view(content, page, total)
 
 
 def _filtered(query: Select[Any], f: OrderFilters) -> Select[Any]:
