@@ -333,6 +333,7 @@ async def reserve_and_commit(
     """
     items = sorted(needs)
     params: dict[str, Any] = {"site_id": site_id, "now": utcnow(), **_item_params(items)}
+    params.update(gate_params(site_id))
     for n, item_id in enumerate(items):
         params[f"units_{n}"] = needs[item_id]
     reserve = _reserve_or_fail_statement(len(items))
@@ -373,6 +374,7 @@ async def _reserve_at(session: AsyncSession, site_id: int, needs: Mapping[int, i
         for n, item_id in enumerate(items):
             params[f"units_{n}"] = needs[item_id]
         params["now"] = utcnow()
+        params.update(gate_params(site_id))
         reserved = await driver.fetch(session, _lock_check_reserve_statement(len(items)), params)
         return len(reserved) == len(items)
     rows = await driver.fetch(session, _lock_statement(len(items)), params)
@@ -397,25 +399,58 @@ def _units(size: int) -> ColumnElement[int]:
     )
 
 
+# The first key of the advisory lock that queues reservations (``gate_params``): Kitdesk's own
+# range of PostgreSQL's two-key advisory locks.
+GATE_NAMESPACE = 0x4B440001
+_GATE_MODULUS = 2_147_483_648
+
+
+def gate_params(site_id: int) -> dict[str, int]:
+    """The second key of the advisory lock that reservations at ``site_id`` queue on, as the
+    parameter ``gate``. Two warehouses may share a key (ids 2**31 apart): their reservations
+    then queue together, which costs time, never correctness (the row locks decide)."""
+    return {"gate": site_id % _GATE_MODULUS}
+
+
+def _gate() -> Any:
+    """PostgreSQL: take the warehouse's reservation lock (``gate_params``), as a count of one.
+
+    Waiters on an advisory lock are granted it one at a time, first come, first served; waiters
+    on a row lock are all woken when its holder commits and race for it, so under contention an
+    unlucky order could lose that race again and again. pgbench replaying order creation's
+    statements at 16 connections: p99 89-97 ms with the row locks alone, 32-33 ms queued on one
+    lock per warehouse (the same throughput), 43-45 ms on one lock per warehouse and item (a
+    tenth less throughput). Orders for different items at one warehouse queue too; each holds the
+    lock only for its reservation and commit."""
+    taken = func.count(
+        func.pg_advisory_xact_lock(literal(GATE_NAMESPACE), bindparam("gate", type_=Integer))
+    )
+    return select(taken.label("taken")).cte("gate")
+
+
 @functools.cache
 def _lock_check_reserve_statement(size: int) -> Update:
     """PostgreSQL: reserve every item's units at one warehouse, or none when one falls short.
 
-    The CTE locks the rows in item order (its ORDER BY sits under the row locks) and reads
-    their latest committed values; the UPDATE adds the units only when every item is there
-    with enough available, and returns the rows it changed.
+    The first CTE queues on the warehouse's reservation lock (``_gate``; its parameter from
+    ``gate_params``); once it is held, the next locks the rows in item order (its ORDER BY sits
+    under the row locks) and reads their latest committed values; the UPDATE adds the units
+    only when every item is there with enough available, and returns the rows it changed. The
+    advisory lock ends with the transaction, as the row locks do.
     """
+    gate = _gate()
     locked = (
         select(
             _STOCK.c.item_id,
             (_STOCK.c.on_hand - _STOCK.c.reserved >= _units(size)).label("enough"),
         )
+        .select_from(gate.join(_STOCK, gate.c.taken == 1))
         .where(
             _STOCK.c.fulfillment_site_id == bindparam("site_id"),
             _STOCK.c.item_id.in_(_item_ids(size)),
         )
         .order_by(_STOCK.c.item_id)
-        .with_for_update()
+        .with_for_update(of=_STOCK)
         .cte("locked")
     )
     all_there = (
