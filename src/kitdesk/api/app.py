@@ -34,7 +34,7 @@ from kitdesk.api.routes import (
     webhook_logs,
     webhooks,
 )
-from kitdesk.db.engine import create_engine, create_read_engine, create_session_factory
+from kitdesk.db.engine import create_engine, create_read_connections, create_session_factory
 from kitdesk.domain.webhooks.worker import in_process_worker
 from kitdesk.settings import Settings
 
@@ -84,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # as long as the lifespan, which closes it; a later lifespan of the same app (the test suite
     # runs many) opens a new one and keeps the engine's compiled statements.
     engine = create_engine(settings)
+    # The lean reads' connections, kept checked out between reads (PostgreSQL only): given back
+    # before the pool is disposed of.
+    reads = create_read_connections(engine, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with in_process_worker(settings, engine):
                 yield
         finally:
+            if reads is not None:
+                await reads.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -103,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
-    app.state.read_engine = create_read_engine(engine)
+    app.state.read_connections = reads
     problems.install(app)
     # Routers are tried in this order for every request: the order endpoints, the busiest, come
     # first (measured: about 5 % of an order request's CPU went to matching the routers before).

@@ -102,12 +102,12 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
     order_id = int(raw)
     if not 1 <= order_id <= MAX_ID:
         return None
-    read_engine = request.app.state.read_engine
-    if read_engine is not None:
+    reads = request.app.state.read_connections
+    if reads is not None:
         # PostgreSQL: a connection in autocommit, no session. The reads and the audit entry's
         # INSERT need no transaction, and a session's bookkeeping cost as much CPU as two of
         # the fetch's statements.
-        async with read_engine.connect() as connection:
+        async with reads.connect() as connection:
             # The key, the order of the key's account with everything its view needs, and the
             # read's audit entry (written only for an accepted key and a found order), in one
             # statement. The order's values are used only once the key has passed its checks,
@@ -118,9 +118,9 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
             await deps.identify(
                 request, connection, key, found=[r[:width] for r in rows], now=params["now"]
             )
-            view = queries.keyed_order_view(
-                order_id, [r[width:] for r in rows if r[width] is not None]
-            )
+        # Built once the connection is given back: an order not found (a 404) is no reason
+        # for the connection not to be kept.
+        view = queries.keyed_order_view(order_id, [r[width:] for r in rows if r[width] is not None])
         return RenderedJSON(view)
     async with session_scope(request.app.state.session_factory) as session:
         caller = await deps.identify(request, session, key)
@@ -132,16 +132,16 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
 async def list_orders(request: Request, key: str, body: bytes) -> Response | None:
     """``GET /api/v3/order`` without filters, as ``kitdesk.api.routes.orders.list_orders``
     answers it; on PostgreSQL only."""
-    read_engine = request.app.state.read_engine
+    reads = request.app.state.read_connections
     asked = _plain_page(request.scope.get("query_string", b""))
-    if read_engine is None or asked is None:
+    if reads is None or asked is None:
         return None
     page, sort = asked
     statement = queries.KEYED_PAGES[(sort, page.sort_descending)]
     params = {"digest": hash_key(key), "offset": page.offset, "size": page.size}
     # As the fetch: a connection in autocommit, no session; the key read with the page's total
     # and ids, the page's views read by the key's account only, then the list's audit entry.
-    async with read_engine.connect() as connection:
+    async with reads.connect() as connection:
         rows = await driver.fetch(connection, statement, params)
         width = KEY_COLUMNS
         caller = await deps.identify(request, connection, key, found=[r[:width] for r in rows])

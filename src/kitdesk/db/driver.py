@@ -210,7 +210,7 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
 
 
 # What the statements here run on: a session (inside its transaction), or a connection of its
-# own (a read in autocommit, ``kitdesk.db.engine.create_read_engine``).
+# own (a read in autocommit, ``kitdesk.db.engine.ReadConnections``).
 Executor = AsyncSession | AsyncConnection
 
 
