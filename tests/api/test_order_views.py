@@ -8,11 +8,14 @@ the models' serialization, key order included, for orders of every shape.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db import driver
+from kitdesk.db.models import Item
 from kitdesk.domain.accounts.service import KEY_COLUMNS, hash_key
 from kitdesk.domain.orders import queries, view_statements, views
 from tests.api.order_views_reference import load, reference
@@ -213,3 +216,59 @@ def test_another_accounts_order_is_not_found(api: Api, demo_keys: Any) -> None:
     missing = api.get(f"{ORDERS}/{order_id}", key=demo_keys.other_customer)
     assert missing.status_code == 404
     assert missing.json()["code"] == "not_found"
+
+
+def test_the_one_statement_fetch_reads_its_times_as_utc_whatever_the_sessions_time_zone(
+    api: Api, demo_keys: Any, backend: str
+) -> None:
+    # The items and parts arrays are JSON, where PostgreSQL writes a timestamp with the
+    # session's offset: read back, every time must be the same instant, in UTC, as asyncpg
+    # reads a timestamp column.
+    if backend != "postgresql":
+        return
+    ids = all_ids(api, demo_keys)
+    expected = references(api, ids)
+
+    async def run(session: AsyncSession) -> dict[int, list[Any]]:
+        await session.execute(text("SET LOCAL TIME ZONE 'America/New_York'"))
+        read = {}
+        for order_id in ids:
+            params = queries.keyed_fetch_params(
+                digest=hash_key(demo_keys.customer), order_id=order_id
+            )
+            rows = await driver.fetch(session, view_statements.KEYED_ONE, params)
+            read[order_id] = [row[KEY_COLUMNS:] for row in rows]
+        return read
+
+    read = api.call(run)
+    moments = 0
+    for order_id in ids:
+        view = queries.keyed_order_view(order_id, read[order_id])
+        for event in view["orderEvents"]:
+            assert event["eventTimestamp"].utcoffset() == timedelta(0)
+            moments += 1
+        same(views.jsonable(view), expected[order_id])
+    assert moments >= len(ids)
+
+
+def test_an_items_dimensions_come_back_exact_in_a_fetched_order(api: Api, demo_keys: Any) -> None:
+    # A catalog item's dimensions are free-form JSON: an integer beyond 64 bits, a float and a
+    # long run of digits inside a string come back as they were stored, through every read.
+    dimensions = {
+        "widthMicrons": 123456789012345678901234567890,
+        "depth": 1.5,
+        "code": "00000000000000000000000042",
+        "note": "caf\u00e9 \u2603",
+    }
+
+    async def store(session: AsyncSession) -> None:
+        await session.execute(update(Item).where(Item.id == 1002).values(dimensions=dimensions))
+
+    api.call(store)
+    order_id = place(api, demo_keys.customer, orderItems=items(1002))["id"]
+    fetched = ok(api.get(f"{ORDERS}/{order_id}", key=demo_keys.customer))
+    assert fetched["orderItems"][0]["item"]["dimensions"] == dimensions
+    listed = ok(api.get(f"{ORDERS}?size=50", key=demo_keys.customer))["content"]
+    assert [o["orderItems"][0]["item"]["dimensions"] for o in listed] == [dimensions]
+    catalog = ok(api.get("/api/v3/item/1002", key=demo_keys.customer))
+    assert catalog["dimensions"] == dimensions

@@ -6,10 +6,13 @@ aiosqlite on SQLite. One request or command is one transaction (see ``session_sc
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -46,6 +49,27 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Twenty digits in a row: perhaps an integer beyond 64 bits, which orjson would read as a float.
+_LONG_NUMBER = re.compile("[0-9]{20}")
+
+
+def json_loads(text: str) -> Any:
+    """A JSON value read from PostgreSQL (``json`` and ``jsonb`` columns, ``json_agg``).
+
+    orjson parses it in a fraction of the time ``json.loads`` takes. Where the two could differ,
+    ``json.loads`` reads it, so every value comes back exactly as the standard library reads
+    it: a text with twenty digits in a row (orjson reads an integer beyond 64 bits as a float;
+    the digits may as well be inside a string, which costs only the faster parse), and any text
+    orjson refuses (a lone surrogate escape, an exponent out of a float's range).
+    """
+    if _LONG_NUMBER.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """Build the engine for ``settings.database_url``.
 
@@ -73,6 +97,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=False,
+        json_deserializer=json_loads,
     )
 
 

@@ -59,10 +59,20 @@ def keyed_order_view(order_id: int, found: Sequence[Sequence[Any]]) -> View:
     that passed ``check_key``."""
     order = [row[:-2] for row in found]
     items = sorted(
-        (item for row in found for item in row[-2] or ()), key=view_statements.ITEMS_ORDER
+        (
+            item
+            for row in found
+            for item in view_statements.typed_rows(row[-2], view_statements.ITEMS_TEXTS)
+        ),
+        key=view_statements.ITEMS_ORDER,
     )
     parts = sorted(
-        (part for row in found for part in row[-1] or ()), key=view_statements.PARTS_ORDER
+        (
+            part
+            for row in found
+            for part in view_statements.typed_rows(row[-1], view_statements.PARTS_TEXTS)
+        ),
+        key=view_statements.PARTS_ORDER,
     )
     return views.one_view(order_id, order, items, parts)
 

@@ -12,14 +12,17 @@ apart.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     BindParameter,
     Boolean,
     ColumnElement,
+    Date,
     Integer,
     String,
     Table,
@@ -34,6 +37,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import _anonymous_label
 
 from kitdesk.db.base import UTCDateTime
 from kitdesk.db.models import Order
@@ -295,7 +299,11 @@ def _items(in_ids: InIds) -> Any:
             lines.c.position,
             lines.c["count"],
             lines.c.packed_kit_id,
-            *item_columns(),
+            *columns(items, ITEM_COLUMNS),
+            # Named apart from the item's own id and name (``_json_rows_of`` needs every
+            # column named).
+            manufacturers.c.id.label("manufacturer_id"),
+            manufacturers.c.name.label("manufacturer_name"),
             *(lines.c[column.name] for column in _DEVICE_PARTS),
         )
         .select_from(_with_item(lines, lines.c.item_id))
@@ -321,12 +329,15 @@ def _part(
         owner.label("owner"),
         sort.label("sort"),
         (literal_column("0", Integer) if position is None else position).label("position"),
-        _none(String) if label is None else label,
-        _none(String) if value is None else value,
-        _none(UTCDateTime) if moment is None else moment,
-        _none(BigInteger) if ref is None else ref,
-        _none(BigInteger) if ref2 is None else ref2,
-        *(_none(Boolean) if flag is None else flag for flag in flags),
+        (_none(String) if label is None else label).label("label"),
+        (_none(String) if value is None else value).label("value"),
+        (_none(UTCDateTime) if moment is None else moment).label("moment"),
+        (_none(BigInteger) if ref is None else ref).label("ref"),
+        (_none(BigInteger) if ref2 is None else ref2).label("ref2"),
+        *(
+            (_none(Boolean) if flag is None else flag).label(name)
+            for flag, name in zip(flags, ("flag", "flag2"), strict=True)
+        ),
     )
 
 
@@ -468,11 +479,11 @@ ONE = _statements(lambda column: column == _ONE_ID)
 #
 # Its one row holds the key's ``KEY_COLUMNS`` values first (none when the key is unknown), then
 # the order's row of ``Statements.orders`` (all NULL when the key's account has no such order),
-# then the order's ``Statements.items`` rows as one array and its ``Statements.parts`` rows as
-# another, each in no particular order (sort them by ``ITEMS_ORDER`` and ``PARTS_ORDER``, the
-# order of their statements). The arrays are read only for an order the LEFT JOIN
-# found (NULL otherwise), so another account's order is never read. Everything after the key's
-# values must be dropped unless the key passes ``check_key``.
+# then the order's ``Statements.items`` rows as one JSON array and its ``Statements.parts`` rows
+# as another (``typed_rows`` reads them), each in no particular order (sort them by
+# ``ITEMS_ORDER`` and ``PARTS_ORDER``, the order of their statements). The arrays are read only
+# for an order the LEFT JOIN found (NULL otherwise), so another account's order is never read.
+# Everything after the key's values must be dropped unless the key passes ``check_key``.
 #
 # The audit entry is written by a data-modifying CTE (PostgreSQL runs it exactly once, whatever
 # the SELECT returns) for an order of the key's account, and only if the key is accepted at the
@@ -488,12 +499,71 @@ _api_keys: Table = _tables["api_keys"]
 _accounts: Table = _tables["accounts"]
 
 
-def _array_of(rows: Any, name: str) -> Any:
-    """The rows of ``rows`` (a statement) as one array of records, in no particular order: the
-    reader sorts them (``ITEMS_ORDER``, ``PARTS_ORDER``), which costs it less than PostgreSQL's
-    sort inside the aggregate costs the database."""
+def _json_rows_of(rows: Any, name: str) -> Any:
+    """The rows of ``rows`` (a statement) as one JSON array of arrays, in no particular order:
+    the reader sorts them (``ITEMS_ORDER``, ``PARTS_ORDER``), which costs it less than
+    PostgreSQL's sort inside the aggregate costs the database.
+
+    JSON rather than an array of records: asyncpg decodes a record field by field, looking up
+    each field's type as it goes, which for an order's lines cost the API process more than the
+    rest of the fetch's statement; one JSON text is parsed at once (``kitdesk.db.engine``'s
+    ``json_loads``), for the same work on the database's side. Timestamps and dates arrive as
+    text: ``typed_rows`` gives them their types back.
+    """
     sub = rows.order_by(None).subquery(name)
-    return select(func.array_agg(literal_column(sub.name))).select_from(sub).scalar_subquery()
+    names = [column.name for column in sub.c]
+    if len(set(names)) != len(names) or any(isinstance(n, _anonymous_label) for n in names):
+        # An unnamed column is named anew wherever it is referenced: the array would repeat
+        # one column in place of others.
+        raise TypeError(f"{name}: every column needs a name of its own, not {names}")
+    return select(func.json_agg(func.json_build_array(*sub.c))).select_from(sub).scalar_subquery()
+
+
+def _moment(text: str | None) -> datetime | None:
+    # PostgreSQL writes a timestamptz in JSON with the session's offset: read back as UTC.
+    return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+# The column types a JSON array carries as they are (numbers, strings, booleans, JSON itself).
+_AS_THEY_ARE = (Integer, String, Boolean, JSON)
+Parse = Callable[[Any], Any]
+
+
+def _parsers(statement: Any) -> tuple[tuple[int, Parse], ...]:
+    """(position, parse) of the columns of ``statement`` whose values a JSON array carries as
+    text; a column of any other type is refused, so that no value changes on the way."""
+    found: list[tuple[int, Parse]] = []
+    for position, column in enumerate(statement.selected_columns):
+        kind = column.type
+        if isinstance(kind, UTCDateTime):
+            found.append((position, _moment))
+        elif isinstance(kind, Date):
+            found.append((position, _day))
+        elif not isinstance(kind, _AS_THEY_ARE):
+            raise TypeError(f"{column.name}: {kind!r} has no faithful JSON form here")
+    return tuple(found)
+
+
+ITEMS_TEXTS = _parsers(ONE.items)
+PARTS_TEXTS = _parsers(ONE.parts)
+
+
+def typed_rows(rows: list[list[Any]] | None, texts: tuple[tuple[int, Parse], ...]) -> list[Any]:
+    """Rows read from a JSON array of ``_json_rows_of`` (None: no rows), with the values JSON
+    carried as text (``ITEMS_TEXTS``, ``PARTS_TEXTS``) parsed back; new rows, ``rows`` is left
+    as it was."""
+    typed = []
+    for row in rows or ():
+        values = list(row)
+        for position, parse in texts:
+            if values[position] is not None:
+                values[position] = parse(values[position])
+        typed.append(values)
+    return typed
 
 
 def _one_order_of_key() -> Any:
@@ -530,8 +600,8 @@ _read_entry = (
 KEYED_ONE = key_lookup_with(
     [
         *_order_columns(),
-        case((_found, _array_of(ONE.items, "one_items"))),
-        case((_found, _array_of(ONE.parts, "one_parts"))),
+        case((_found, _json_rows_of(ONE.items, "one_items"))),
+        case((_found, _json_rows_of(ONE.parts, "one_parts"))),
     ],
     _orders_from(),
     _one_order_of_key(),
