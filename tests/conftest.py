@@ -298,7 +298,7 @@ _LASTING_STATE = frozenset(
         "settings",
         "engine",
         "session_factory",
-        "read_connections",
+        "kept_connections",
         "documented_paths",
         "literal_paths",
     }

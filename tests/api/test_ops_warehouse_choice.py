@@ -195,3 +195,33 @@ def test_when_every_chosen_warehouse_was_emptied_the_order_is_refused_and_nothin
     assert placed.status_code == 201, placed.text
     after = _rows(api)
     assert all(after[table] > rows_before[table] for table in rows_before), after
+
+
+def test_an_order_refused_by_every_warehouse_in_its_one_statement_writes_nothing(
+    api: Api, demo_keys: Any, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    # No webhook subscriber and no unique external ids: on PostgreSQL the order is placed by
+    # one statement per warehouse tried (the order, its rows, its audit entry, its reservation),
+    # each failing as a whole when the warehouse falls short.
+    op = demo_keys.operator
+    sites = stock_three_warehouses(api, op)
+    strips_only, short, complete = sites
+    before, rows_before = snapshot(api, op, sites), _rows(api)
+    _chosen_earlier(monkeypatch, [strips_only, short])
+    body = {**ORDER, "externalOrderIds": ["refused-1"], "orderNotes": [{"note": "n"}]}
+    r = api.post("/api/v3/order", key=demo_keys.customer, json=body)
+    assert_problem(r, 400, "insufficient_inventory", "insufficient_inventory")
+    assert snapshot(api, op, sites) == before
+    assert _rows(api) == rows_before
+    kept = api.client.app.state.kept_connections  # type: ignore[attr-defined]
+    if backend == "postgresql":
+        # The refusal left its connection clean and kept: the next order is placed on it.
+        assert kept.idle == 1
+    monkeypatch.undo()
+    placed = api.post("/api/v3/order", key=demo_keys.customer, json=body)
+    assert placed.status_code == 201, placed.text
+    assert level(api, op, complete, 1003) == (3, 3, 0)
+    after = _rows(api)
+    grew = {table for table in rows_before if after[table] > rows_before[table]}
+    assert grew == set(rows_before) - {"webhook_events"}
+    assert api.get("/api/v3/order", key=demo_keys.customer).json()["total"] == 1

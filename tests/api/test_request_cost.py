@@ -16,15 +16,15 @@ from kitdesk.domain.accounts.service import hash_key
 from tests.api.orders_support import ORDERS, items, kits, patient_order
 from tests.conftest import Api
 
-# The key with everything the order refers to in the key's account (recipient, items, kits with
-# their lines, stock levels, webhook subscriptions); the order with all its rows and its audit
-# entry (and the account's external-id rule); the reservation at the chosen warehouse (lock,
-# check and update in one).
-PLACE_STATEMENTS = {"postgresql": 3}
-# On SQLite each table of the order takes its own INSERT (order, reservations, events, items,
-# kits, notes, external ids, audit entry), the external-id rule is read on its own, and the
-# reservation's lock and update are two statements.
-PLACE_STATEMENTS["sqlite"] = PLACE_STATEMENTS["postgresql"] + 9
+# On PostgreSQL: the key with everything the order refers to in the key's account (recipient,
+# items, kits with their lines, stock levels, webhook subscriptions, the external-id rule); then
+# one statement with the order, all its rows, its audit entry and the reservation at the chosen
+# warehouse (lock, check and update), each statement a transaction of its own.
+PLACE_STATEMENTS = {"postgresql": 2}
+# On SQLite, in one transaction: the key with the references; each table of the order takes its
+# own INSERT (order, reservations, events, items, kits, notes, external ids, audit entry), the
+# external-id rule is read on its own, and the reservation's lock and update are two statements.
+PLACE_STATEMENTS["sqlite"] = 1 + 8 + 1 + 2
 # A small order (one item: no kits, notes or external ids) writes less; on PostgreSQL the same
 # statements do it.
 SMALL_ORDER_SAVES = {"postgresql": 0, "sqlite": 4}
@@ -113,11 +113,34 @@ def test_placing_an_order_costs_the_same_statements_whatever_it_holds(
         with api.count_queries() as counter, transactions(api) as begun:
             response = api.post(ORDERS, key=key, json=body)
         assert response.status_code == 201, response.text
-        assert len(begun) == 1
+        # PostgreSQL: no transaction block, each statement commits by itself; SQLite: one.
+        assert len(begun) == (0 if backend == "postgresql" else 1)
         costs.append(len(counter.statements))
     large_cost = PLACE_STATEMENTS[backend]
     small_cost = large_cost - SMALL_ORDER_SAVES[backend]
     assert costs == [large_cost, small_cost, large_cost]
+
+
+def test_placing_an_order_sends_no_begin_or_commit_on_postgresql(
+    api: Api, key: str, backend: str
+) -> None:
+    if backend == "sqlite":
+        return
+    set_last_use(api, key, utcnow())
+    body = patient_order(1234, orderItems=items(1000, 1001), orderKits=kits(1000))
+    with server_transaction_states(api) as seen, api.count_queries() as counter:
+        response = api.post(ORDERS, key=key, json=body)
+    assert response.status_code == 201, response.text
+    assert len(seen) == 2
+    assert seen[0][0].startswith("SELECT api_keys.id")
+    # The order, its rows, its audit entry and its reservation: one statement.
+    written = seen[1][0]
+    assert written.startswith("WITH new_order AS (INSERT INTO orders")
+    for part in ("INSERT INTO audit_entries", "UPDATE stock_levels", "pg_advisory_xact_lock"):
+        assert part in written
+    assert [inside for _, inside in seen] == [False, False]
+    control = ("BEGIN", "COMMIT", "SAVEPOINT")
+    assert not [s for s in counter.statements if s.lstrip().upper().startswith(control)]
 
 
 @contextmanager

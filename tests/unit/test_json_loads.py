@@ -20,6 +20,8 @@ TRICKY = [
     "-0",
     "-0.0",
     "9223372036854775807",  # the largest 64-bit signed integer
+    "-9223372036854775808",  # the smallest
+    "-9223372036854775809",  # one less: nineteen digits, beyond 64 bits
     "18446744073709551615",  # the largest unsigned: twenty digits
     "18446744073709551616",  # one more: orjson would read a float
     "-123456789012345678901234567890",
@@ -73,7 +75,7 @@ VALUES = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(value=VALUES, ascii_only=st.booleans())
 def test_any_json_text_reads_as_the_standard_library_reads_it(value: Any, ascii_only: bool) -> None:
     text = json.dumps(value, ensure_ascii=ascii_only)

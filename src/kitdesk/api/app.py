@@ -34,7 +34,7 @@ from kitdesk.api.routes import (
     webhook_logs,
     webhooks,
 )
-from kitdesk.db.engine import create_engine, create_read_connections, create_session_factory
+from kitdesk.db.engine import create_engine, create_kept_connections, create_session_factory
 from kitdesk.domain.webhooks.worker import in_process_worker
 from kitdesk.settings import Settings
 
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(settings)
     # The lean reads' connections, kept checked out between reads (PostgreSQL only): given back
     # before the pool is disposed of.
-    reads = create_read_connections(engine, settings)
+    reads = create_kept_connections(engine, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
-    app.state.read_connections = reads
+    app.state.kept_connections = reads
     problems.install(app)
     # Routers are tried in this order for every request: the order endpoints, the busiest, come
     # first (measured: about 5 % of an order request's CPU went to matching the routers before).

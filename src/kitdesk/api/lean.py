@@ -12,12 +12,17 @@ else (a missing key, a body or path that does not validate, a query string the h
 read, a request inside an idempotent transaction, a streamed body) goes to FastAPI's handler
 untouched, with the body replayed, so every error keeps the route's own wording.
 
-Reads on PostgreSQL go further, on a connection in autocommit with no session. An order fetch is
-one statement that reads the key and the order and writes the read's audit entry, the entry only
+On PostgreSQL all three go further, on a connection in autocommit with no session (one of the
+app's ``KeptConnections``), every statement a transaction of its own. An order fetch is one
+statement that reads the key and the order and writes the read's audit entry, the entry only
 where the key check that follows will accept the key (``view_statements.KEYED_ONE``); that is
 the one exception to the order of effects. A list page reads the key with the page's total and
 ids in one statement (``queries.KEYED_PAGES``), then the page's views, then writes its audit
-entry; lists with filters, and every list on SQLite, go through the route.
+entry; lists with filters, and every list on SQLite, go through the route. An order is placed
+by two statements: the key with everything the order refers to, then the order with all its
+rows, its audit entry and its stock reservation (``placement.place_order_in_one_statement``);
+the orders that statement does not take (returns, unique external ids, webhook subscribers) are
+placed in a session's transaction from the references already read.
 Measured: FastAPI's dependency solving, its exit stacks and its shielded
 generator exits cost an order about a fifth of the API's CPU (``bench/README.md``).
 
@@ -70,6 +75,40 @@ async def create_order(request: Request, key: str, body: bytes) -> Response | No
         data = OrderCreate.model_validate(json.loads(body), from_attributes=True)
     except ValueError:  # a JSON syntax error or a ValidationError: the route words it
         return None
+    kept = request.app.state.kept_connections
+    if kept is not None:
+        # PostgreSQL: on a connection in autocommit, no session. The key and what the order
+        # refers to in the key's account, in one read (the references are used only once the
+        # key has passed its checks); then, for most orders, one statement that writes the
+        # order and reserves its stock, a transaction of its own.
+        async with kept.connect() as connection:
+            found, references = await new_rows.keyed_references(
+                connection, digest=hash_key(key), **placement.reference_ids(data)
+            )
+            caller = await deps.identify(request, connection, key, found=found)
+            assert caller.account_id is not None  # an API key always belongs to an account
+            placed = await placement.place_order_in_one_statement(
+                connection,
+                account_id=caller.account_id,
+                data=data,
+                key_prefix=caller.key_prefix,
+                references=references,
+            )
+        if placed is None:
+            # An order the one statement does not take: placed in a session's transaction,
+            # from the references read above (a read takes no locks, and each statement of a
+            # transaction reads its own snapshot anyway).
+            async with session_scope(request.app.state.session_factory) as session:
+                placed = await placement.place_order(
+                    session,
+                    account_id=caller.account_id,
+                    data=data,
+                    key_prefix=caller.key_prefix,
+                    commit=True,
+                    references=references,
+                )
+                await audit.write_pending(session)
+        return RenderedJSON(placed.view, status_code=201)
     async with session_scope(request.app.state.session_factory) as session:
         # The key and what the order refers to in the key's account, in one read; the
         # references are used only once the key has passed its checks.
@@ -102,7 +141,7 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
     order_id = int(raw)
     if not 1 <= order_id <= MAX_ID:
         return None
-    reads = request.app.state.read_connections
+    reads = request.app.state.kept_connections
     if reads is not None:
         # PostgreSQL: a connection in autocommit, no session. The reads and the audit entry's
         # INSERT need no transaction, and a session's bookkeeping cost as much CPU as two of
@@ -118,8 +157,7 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
             await deps.identify(
                 request, connection, key, found=[r[:width] for r in rows], now=params["now"]
             )
-        # Built once the connection is given back: an order not found (a 404) is no reason
-        # for the connection not to be kept.
+        # Built once the connection is given back, free for the next request meanwhile.
         view = queries.keyed_order_view(order_id, [r[width:] for r in rows if r[width] is not None])
         return RenderedJSON(view)
     async with session_scope(request.app.state.session_factory) as session:
@@ -132,7 +170,7 @@ async def get_order(request: Request, key: str, body: bytes) -> Response | None:
 async def list_orders(request: Request, key: str, body: bytes) -> Response | None:
     """``GET /api/v3/order`` without filters, as ``kitdesk.api.routes.orders.list_orders``
     answers it; on PostgreSQL only."""
-    reads = request.app.state.read_connections
+    reads = request.app.state.kept_connections
     asked = _plain_page(request.scope.get("query_string", b""))
     if reads is None or asked is None:
         return None

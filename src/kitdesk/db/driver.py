@@ -216,7 +216,7 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
 
 
 # What the statements here run on: a session (inside its transaction), or a connection of its
-# own (a read in autocommit, ``kitdesk.db.engine.ReadConnections``).
+# own (a read in autocommit, ``kitdesk.db.engine.KeptConnections``).
 Executor = AsyncSession | AsyncConnection
 
 

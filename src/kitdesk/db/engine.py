@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from kitdesk.errors import DomainError
 from kitdesk.settings import Settings, async_database_url
 
 
@@ -49,8 +50,9 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-# Twenty digits in a row: perhaps an integer beyond 64 bits, which orjson would read as a float.
-_LONG_NUMBER = re.compile("[0-9]{20}")
+# Nineteen digits in a row: perhaps an integer beyond 64 bits (-9223372036854775809 is one),
+# which orjson would read as a float.
+_LONG_NUMBER = re.compile("[0-9]{19}")
 
 
 def json_loads(text: str) -> Any:
@@ -58,7 +60,7 @@ def json_loads(text: str) -> Any:
 
     orjson parses it in a fraction of the time ``json.loads`` takes. Where the two could differ,
     ``json.loads`` reads it, so every value comes back exactly as the standard library reads
-    it: a text with twenty digits in a row (orjson reads an integer beyond 64 bits as a float;
+    it: a text with nineteen digits in a row (orjson reads an integer beyond 64 bits as a float;
     the digits may as well be inside a string, which costs only the faster parse), and any text
     orjson refuses (a lone surrogate escape, an exponent out of a float's range).
     """
@@ -122,18 +124,24 @@ def create_read_engine(engine: AsyncEngine) -> AsyncEngine | None:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
-class ReadConnections:
-    """The read engine's connections, kept checked out from one read to the next.
+class KeptConnections:
+    """Connections in autocommit, kept checked out from one request to the next.
+
+    The busiest requests on PostgreSQL run on these: an order fetch and a list page (reads
+    whose one write is their audit entry) and placing an order (a read, then one statement
+    that writes the order and reserves its stock), every statement a transaction of its own.
 
     Taking a connection from SQLAlchemy's pool and giving it back (the checkout and checkin
     events, the isolation level set to autocommit and back, the reset on return, each step
     crossing into a greenlet) cost the API process about as much CPU as an order fetch's one
-    statement. A read in autocommit leaves nothing on its connection that the next read could
-    see: no transaction, no session state. So a connection a read gave back cleanly is kept
-    here, up to ``keep`` of them, and handed to the next read as it is; a read that raised (a
-    refused key, a failed statement, a cancelled request) closes its connection instead, back
-    to the pool, which resets it as usual, and a connection that was invalidated or is somehow
-    inside a transaction is never kept.
+    statement. A request in autocommit leaves nothing on its connection that the next could
+    see: no transaction, no session state. So a connection given back cleanly is kept here, up
+    to ``keep`` of them, and handed to the next request as it is. Given back cleanly means: the
+    block ended normally or with one of Kitdesk's own refusals (``DomainError``: a refused
+    key, an unknown order, a broken rule), which are raised between statements, never during
+    one; the connection is neither closed nor invalidated, and no transaction is open on it.
+    Anything else (a failed statement, a cancelled request) closes the connection instead, back
+    to the pool, which resets it as usual.
 
     Kept connections count against the pool's size: with ``keep`` at the pool's size, the
     pool's overflow is what serves the rest. What is kept belongs to one process and one event
@@ -147,7 +155,7 @@ class ReadConnections:
         self._idle: list[AsyncConnection] = []
 
     def connect(self) -> _KeptConnection:
-        """``async with reads.connect() as connection``: a connection in autocommit."""
+        """``async with kept.connect() as connection``: a connection in autocommit."""
         return _KeptConnection(self)
 
     @property
@@ -162,15 +170,15 @@ class ReadConnections:
 
 
 class _KeptConnection:
-    __slots__ = ("_connection", "_reads")
+    __slots__ = ("_connection", "_kept")
 
-    def __init__(self, reads: ReadConnections) -> None:
-        self._reads = reads
+    def __init__(self, kept: KeptConnections) -> None:
+        self._kept = kept
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> AsyncConnection:
-        idle = self._reads._idle
-        connection = idle.pop() if idle else await self._reads.engine.connect()
+        idle = self._kept._idle
+        connection = idle.pop() if idle else await self._kept.engine.connect()
         self._connection = connection
         return connection
 
@@ -178,25 +186,25 @@ class _KeptConnection:
         connection = self._connection
         assert connection is not None
         self._connection = None
-        reads = self._reads
+        kept = self._kept
         if (
-            kind is None
-            and len(reads._idle) < reads.keep
+            (kind is None or issubclass(kind, DomainError))
+            and len(kept._idle) < kept.keep
             and not connection.closed
             and not connection.invalidated
             and not connection.in_transaction()
         ):
-            reads._idle.append(connection)
+            kept._idle.append(connection)
             return
         await connection.close()
 
 
-def create_read_connections(engine: AsyncEngine, settings: Settings) -> ReadConnections | None:
+def create_kept_connections(engine: AsyncEngine, settings: Settings) -> KeptConnections | None:
     """The kept autocommit connections of ``engine`` on PostgreSQL; None on SQLite."""
     read_engine = create_read_engine(engine)
     if read_engine is None:
         return None
-    return ReadConnections(read_engine, keep=settings.db_pool_size)
+    return KeptConnections(read_engine, keep=settings.db_pool_size)
 
 
 @asynccontextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -27,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import cast as cast_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 
@@ -331,20 +332,37 @@ async def reserve_and_commit(
     the next warehouse, or refuses the order. The stock rows stay locked only while PostgreSQL
     reserves and commits; no wait for the worker falls in between (``driver.commit_with``).
     """
+    reserve, params = reservation(needs, site_id=site_id, at=utcnow())
+    return await driver.commit_with(session, [(reserve, params), *then], declined=fell_short)
+
+
+def reservation(
+    needs: Mapping[int, int], *, site_id: int, at: datetime
+) -> tuple[Select[Any], dict[str, Any]]:
+    """PostgreSQL: the statement reserving ``needs`` at one warehouse or failing when it falls
+    short (``fell_short`` recognises its error), with its parameters. Its CTEs may join another
+    statement's (placement writes a new order in the same statement)."""
     items = sorted(needs)
-    params: dict[str, Any] = {"site_id": site_id, "now": utcnow(), **_item_params(items)}
+    params: dict[str, Any] = {"warehouse_id": site_id, "now": at, **_item_params(items)}
     params.update(gate_params(site_id))
     for n, item_id in enumerate(items):
         params[f"units_{n}"] = needs[item_id]
-    reserve = _reserve_or_fail_statement(len(items))
-    return await driver.commit_with(session, [(reserve, params), *then], declined=_fell_short)
+    return reservation_statement(len(items)), params
+
+
+def reservation_statement(size: int) -> Select[Any]:
+    """The statement of ``reservation`` for ``size`` distinct items."""
+    return _reserve_or_fail_statement(size)
 
 
 # What the reservation that must not fall short says when it does (an error of its own making).
 SHORTFALL_MARKER = "kitdesk: stock fell short"
 
 
-def _fell_short(error: Exception) -> bool:
+def fell_short(error: BaseException) -> bool:
+    """Whether ``error`` (asyncpg's, or SQLAlchemy's wrapping it) is a reservation's shortfall."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
     return getattr(error, "sqlstate", None) == "22P02" and SHORTFALL_MARKER in str(error)
 
 
@@ -374,6 +392,7 @@ async def _reserve_at(session: AsyncSession, site_id: int, needs: Mapping[int, i
         for n, item_id in enumerate(items):
             params[f"units_{n}"] = needs[item_id]
         params["now"] = utcnow()
+        params["warehouse_id"] = site_id
         params.update(gate_params(site_id))
         reserved = await driver.fetch(session, _lock_check_reserve_statement(len(items)), params)
         return len(reserved) == len(items)
@@ -430,7 +449,8 @@ def _gate() -> Any:
 
 @functools.cache
 def _lock_check_reserve_statement(size: int) -> Update:
-    """PostgreSQL: reserve every item's units at one warehouse, or none when one falls short.
+    """PostgreSQL: reserve every item's units at the warehouse ``warehouse_id`` (a name no
+    statement that writes an order uses), or none when one falls short.
 
     The first CTE queues on the warehouse's reservation lock (``_gate``; its parameter from
     ``gate_params``); once it is held, the next locks the rows in item order (its ORDER BY sits
@@ -446,7 +466,7 @@ def _lock_check_reserve_statement(size: int) -> Update:
         )
         .select_from(gate.join(_STOCK, gate.c.taken == 1))
         .where(
-            _STOCK.c.fulfillment_site_id == bindparam("site_id"),
+            _STOCK.c.fulfillment_site_id == bindparam("warehouse_id"),
             _STOCK.c.item_id.in_(_item_ids(size)),
         )
         .order_by(_STOCK.c.item_id)
@@ -459,7 +479,7 @@ def _lock_check_reserve_statement(size: int) -> Update:
     return (
         update(_STOCK)
         .where(
-            _STOCK.c.fulfillment_site_id == bindparam("site_id"),
+            _STOCK.c.fulfillment_site_id == bindparam("warehouse_id"),
             _STOCK.c.item_id.in_(_item_ids(size)),
             all_there,
         )

@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from kitdesk.db import driver
 from kitdesk.domain.accounts.service import KEY_COLUMNS, key_account, key_lookup_with
@@ -53,6 +53,7 @@ _stock = _tables["stock_levels"]
 _warehouses = _tables["fulfillment_sites"]
 _subscriptions = _tables["webhook_subscriptions"]
 _audit = _tables["audit_entries"]
+_accounts = _tables["accounts"]
 
 
 def _id(name: str) -> BindParameter[int]:
@@ -109,6 +110,8 @@ class References:
     stock: list[tuple[int, int, int]] = field(default_factory=list)
     # The account's live webhook subscriptions, (event type, subscription id), for ``publish``.
     subscribers: list[tuple[str, int]] = field(default_factory=list)
+    # Whether the account keeps external order ids unique (None: the account was not read).
+    unique_external_ids: bool | None = None
 
 
 # The references statement is a UNION ALL whose rows each fill one group of columns (kit lines
@@ -128,8 +131,9 @@ _GROUPS: list[list[ColumnElement[Any]]] = [
         (_stock.c.on_hand - _stock.c.reserved).label("available"),
     ],
     [_subscriptions.c.type, _subscriptions.c.id],
+    [_accounts.c.unique_external_order_ids],
 ]
-_PATIENT, _SITE, _KIT, _ITEM, _STOCK, _SUBSCRIBER = range(len(_GROUPS))
+_PATIENT, _SITE, _KIT, _ITEM, _STOCK, _SUBSCRIBER, _ACCOUNT = range(len(_GROUPS))
 _START = [1 + sum(len(g) for g in _GROUPS[:n]) for n in range(len(_GROUPS))]
 
 
@@ -214,6 +218,8 @@ def _references_statement(item_slots: int, kit_slots: int, *, keyed: bool = Fals
         _branch(_SUBSCRIBER, _SUBSCRIBER).where(
             _subscriptions.c.account_id == account, _subscriptions.c.deleted_at.is_(None)
         ),
+        # The account's rule on external ids (placement decides its way of writing by it).
+        _branch(_ACCOUNT, _ACCOUNT).where(_accounts.c.id == account),
     )
     if not keyed:
         return read
@@ -234,7 +240,7 @@ def _reference_params(
 
 
 async def references(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     *,
     account_id: int,
     patient_id: int | None,
@@ -250,7 +256,7 @@ async def references(
 
 
 async def keyed_references(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     *,
     digest: str,
     patient_id: int | None,
@@ -292,6 +298,8 @@ def _references_from(rows: Sequence[Row]) -> References:
                 kit.lines.append(KitLine(position, count, ItemRow(_group(row, _ITEM))))
         elif kind == _STOCK:
             found.stock.append(_group(row, _STOCK))
+        elif kind == _ACCOUNT:
+            found.unique_external_ids = bool(_group(row, _ACCOUNT)[0])
         else:
             found.subscribers.append(_group(row, _SUBSCRIBER))
     for kit in found.kits.values():
@@ -387,7 +395,9 @@ _new_audit_entry = (
     )
     .cte("audit_entry")
 )
-_WRITE_ON_POSTGRESQL: Select[Any] = select(_new_order.c.id, _unique_ids).add_cte(
+# The order's INSERT (``NEW_ORDER_ID`` is its new id) and its rows', for a statement that does
+# more with the new order in the same statement (placement reserves its stock).
+WRITE_CTES: tuple[CTE, ...] = (
     _new_audit_entry,
     _rows_of_new_order(
         "order_reservations", "reservation", {"item_id": BigInteger, "quantity": Integer}
@@ -418,6 +428,8 @@ _WRITE_ON_POSTGRESQL: Select[Any] = select(_new_order.c.id, _unique_ids).add_cte
         account_id=bindparam("account_id"),
     ),
 )
+NEW_ORDER_ID = _new_order.c.id
+_WRITE_ON_POSTGRESQL: Select[Any] = select(_new_order.c.id, _unique_ids).add_cte(*WRITE_CTES)
 
 
 _ORDER = insert(sql.orders).returning(sql.orders.c.id)
@@ -467,8 +479,16 @@ async def write(session: AsyncSession, order: NewOrder, audit_entry: dict[str, A
         entry = {**audit_entry, "resource_id": order_id}
         await driver.execute_many(session, audit.write_entry_statement(), [entry])
         return Written(order_id, None)
+    params = write_params(order, audit_entry)
+    (order_id, unique), *_ = await driver.fetch(session, _WRITE_ON_POSTGRESQL, params)
+    return Written(order_id, unique)
+
+
+def write_params(order: NewOrder, audit_entry: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL: the parameters of ``WRITE_CTES`` for ``order`` and its creation's audit entry
+    (``audit.entry``, whose ``resource_id`` is the new id)."""
     ids = order.external_order_ids
-    params = {
+    return {
         **_order_values(order),
         "reservation_item_id": [item_id for item_id, _ in order.reservations],
         "reservation_quantity": [units for _, units in order.reservations],
@@ -485,8 +505,6 @@ async def write(session: AsyncSession, order: NewOrder, audit_entry: dict[str, A
         "external_id_value": ids,
         **{f"audit_{name}": audit_entry[name] for name in _AUDIT_COLUMNS if name != "resource_id"},
     }
-    (order_id, unique), *_ = await driver.fetch(session, _WRITE_ON_POSTGRESQL, params)
-    return Written(order_id, unique)
 
 
 async def _write_per_table(session: AsyncSession, order: NewOrder) -> int:

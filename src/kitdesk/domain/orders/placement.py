@@ -11,13 +11,16 @@ such an order is read back once its return is written.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ClauseElement
 
@@ -92,37 +95,10 @@ async def place_order(
     ``references``: what the order refers to, when the caller read it with the API key
     (``new_rows.keyed_references`` with ``reference_ids``); else it is read here.
     """
-    # Every rule runs before anything is refused, so one response names every bad field; rules
-    # about a referenced row simply skip references that did not resolve.
-    problems = _Problems()
-    _check_shape(data, problems)
-    resolved = await _resolve(session, account_id, data, problems, references)
-    _check_rules(data, resolved, problems)
-    problems.raise_if_any()
-    needs = units_needed(data, resolved)
-    # When no warehouse holds the goods, the order is refused before anything is written.
-    candidates = inventory.warehouses_from(resolved.stock, needs=needs) if needs else []
-    two_way = _has_returns(data)
-    now = utcnow()
-    order = new_rows.NewOrder(
-        account_id=account_id,
-        patient_id=None if resolved.patient is None else resolved.patient[0],
-        site_id=None if resolved.site is None else resolved.site[0],
-        current_status=lifecycle.INITIAL.value,
-        shipping_option=data.shipping_option,
-        email_label=data.email_label,
-        external_order_ids=list(data.external_order_ids or []),
-        fulfillment_site_id=candidates[0] if candidates else None,
-        two_way=two_way,
-        created_at=now,
-        item_lines=[(line.item.id, line.count) for line in data.order_items or []],
-        kit_lines=[(line.kit.id, line.count) for line in data.order_kits or []],
-        notes=[note.note for note in data.order_notes or []],
-        note_author=key_prefix,
-        reservations=sorted(needs.items()),
-    )
-    entry = audit.entry(action="order.create", resource_type="order")
-    written = await new_rows.write(session, order, entry)
+    resolved = await _resolve(session, account_id, data, references)
+    plan = _plan(data, resolved, account_id=account_id, key_prefix=key_prefix)
+    order, needs, candidates = plan.order, plan.needs, plan.candidates
+    written = await new_rows.write(session, order, plan.audit_entry)
     order_id = written.order_id
     await external_ids.claim_for_order(
         session,
@@ -131,20 +107,11 @@ async def place_order(
         values=order.external_order_ids,
         unique=written.unique_external_ids,
     )
-    if two_way:
+    if plan.two_way:
         await _open_return_leg(session, account_id, order_id, data, resolved)
         view = await views.order_view(session, account_id=account_id, order_id=order_id)
     else:
-        view = views.assemble(
-            view_rows.for_new_order(
-                order_id,
-                order,
-                patient=resolved.patient,
-                site=resolved.site,
-                items=resolved.items,
-                kits=resolved.kits,
-            )
-        )[order_id]
+        view = _new_view(order_id, order, resolved)
     await publish_order_status(
         session,
         account_id=account_id,
@@ -163,13 +130,141 @@ async def place_order(
         # and the commit, not for the whole placement. A warehouse emptied meanwhile is passed
         # over for the next one; when none is left the request fails and its transaction
         # (everything above) is rolled back, so a refused order still writes nothing.
-        if commit and not two_way and driver.is_postgresql(session):
-            site_id = await _reserve_and_commit(session, order, order_id, needs, candidates, now)
+        if commit and not plan.two_way and driver.is_postgresql(session):
+            site_id = await _reserve_and_commit(
+                session, order, order_id, needs, candidates, plan.created_at
+            )
         else:
             site_id = await inventory.reserve(session, needs=needs, candidates=candidates)
             if site_id != order.fulfillment_site_id:
-                await new_rows.move_to_warehouse(session, order_id, site_id, at=now)
+                await new_rows.move_to_warehouse(session, order_id, site_id, at=plan.created_at)
     return PlacedOrder(order_id, order.current_status, site_id, view)
+
+
+async def place_order_in_one_statement(
+    connection: AsyncConnection,
+    *,
+    account_id: int,
+    data: OrderCreate,
+    key_prefix: str | None,
+    references: new_rows.References,
+) -> PlacedOrder | None:
+    """PostgreSQL: place an order on a connection in autocommit, in one statement, when the
+    order allows it; None (nothing done) when it does not, for ``place_order`` to place it.
+
+    ``references``: as ``new_rows.keyed_references`` read them, the account's rule on external
+    ids included. One statement writes the order with all its rows and its audit entry, and
+    reserves its stock at one warehouse (``_placing_statement``); being a transaction of its
+    own, it commits as a whole or not at all. When the warehouse falls short, the statement
+    fails with nothing written and the next warehouse is tried, each time with the order
+    written for that warehouse. The rules are those of ``place_order``, checked the same way,
+    before anything is written.
+
+    The orders it does not take: a two-way order (its return leg is built on ORM objects), an
+    account that keeps external ids unique (claims that may refuse the order with a 409), an
+    account with webhook subscriptions (events queued through the session), and an order that
+    reserves nothing.
+    """
+    resolved = await _resolve(connection, account_id, data, references)
+    plan = _plan(data, resolved, account_id=account_id, key_prefix=key_prefix)
+    if (
+        plan.two_way
+        or not plan.needs
+        or resolved.subscribers
+        or references.unique_external_ids is not False
+    ):
+        return None
+    order = plan.order
+    statement = _placing_statement(len(plan.needs))
+    for site_id in plan.candidates:
+        order.fulfillment_site_id = site_id
+        params = new_rows.write_params(order, plan.audit_entry)
+        params.update(inventory.reservation(plan.needs, site_id=site_id, at=plan.created_at)[1])
+        try:
+            ((order_id, _),) = await driver.fetch(connection, statement, params)
+        except DBAPIError as error:
+            if inventory.fell_short(error):
+                continue  # nothing was written: the next warehouse
+            raise
+        return PlacedOrder(
+            order_id, order.current_status, site_id, _new_view(order_id, order, resolved)
+        )
+    raise Invalid(code=inventory.INSUFFICIENT, message=inventory.INSUFFICIENT)
+
+
+@functools.cache
+def _placing_statement(size: int) -> Select[Any]:
+    """PostgreSQL: a new order's rows and audit entry (``new_rows.WRITE_CTES``) written, and its
+    ``size`` items reserved at one warehouse or the statement failed (``inventory.reservation``),
+    in one statement: (new order id, 0)."""
+    reserve = inventory.reservation_statement(size)
+    write = select(new_rows.NEW_ORDER_ID).add_cte(*new_rows.WRITE_CTES)
+    shared = set(write.compile().binds) & set(reserve.compile().binds)
+    if shared:  # one name would carry one value to both
+        raise TypeError(f"the order's write and its reservation share parameters {shared}")
+    return select(new_rows.NEW_ORDER_ID, reserve.scalar_subquery()).add_cte(*new_rows.WRITE_CTES)
+
+
+@dataclass
+class _Plan:
+    """A valid new order, as written: its rows, its audit entry, what it reserves and where."""
+
+    order: new_rows.NewOrder
+    audit_entry: dict[str, Any]
+    needs: dict[int, int]
+    candidates: list[int]
+    two_way: bool
+    created_at: datetime
+
+
+def _plan(
+    data: OrderCreate, resolved: new_rows.References, *, account_id: int, key_prefix: str | None
+) -> _Plan:
+    """Check every rule (``Invalid`` names every bad field at once), then lay out the order."""
+    # Every rule runs before anything is refused, so one response names every bad field; rules
+    # about a referenced row simply skip references that did not resolve.
+    problems = _Problems()
+    _check_shape(data, problems)
+    _check_references(data, resolved, problems)
+    _check_rules(data, resolved, problems)
+    problems.raise_if_any()
+    needs = units_needed(data, resolved)
+    # When no warehouse holds the goods, the order is refused before anything is written.
+    candidates = inventory.warehouses_from(resolved.stock, needs=needs) if needs else []
+    now = utcnow()
+    order = new_rows.NewOrder(
+        account_id=account_id,
+        patient_id=None if resolved.patient is None else resolved.patient[0],
+        site_id=None if resolved.site is None else resolved.site[0],
+        current_status=lifecycle.INITIAL.value,
+        shipping_option=data.shipping_option,
+        email_label=data.email_label,
+        external_order_ids=list(data.external_order_ids or []),
+        fulfillment_site_id=candidates[0] if candidates else None,
+        two_way=_has_returns(data),
+        created_at=now,
+        item_lines=[(line.item.id, line.count) for line in data.order_items or []],
+        kit_lines=[(line.kit.id, line.count) for line in data.order_kits or []],
+        notes=[note.note for note in data.order_notes or []],
+        note_author=key_prefix,
+        reservations=sorted(needs.items()),
+    )
+    entry = audit.entry(action="order.create", resource_type="order")
+    return _Plan(order, entry, needs, candidates, order.two_way, now)
+
+
+def _new_view(order_id: int, order: new_rows.NewOrder, resolved: new_rows.References) -> views.View:
+    """A new one-way order's view, laid out from what was written and read (nothing read back)."""
+    return views.assemble(
+        view_rows.for_new_order(
+            order_id,
+            order,
+            patient=resolved.patient,
+            site=resolved.site,
+            items=resolved.items,
+            kits=resolved.kits,
+        )
+    )[order_id]
 
 
 async def _reserve_and_commit(
@@ -267,17 +362,20 @@ def reference_ids(data: OrderCreate) -> dict[str, Any]:
 
 
 async def _resolve(
-    session: AsyncSession,
+    executor: AsyncSession | AsyncConnection,
     account_id: int,
     data: OrderCreate,
-    p: _Problems,
     known: new_rows.References | None = None,
 ) -> new_rows.References:
-    """Read every referenced row in one statement (unless ``known``), naming the unknown ones."""
+    """Every referenced row, read in one statement unless ``known``."""
+    if known is not None:
+        return known
+    return await new_rows.references(executor, account_id=account_id, **reference_ids(data))
+
+
+def _check_references(data: OrderCreate, r: new_rows.References, p: _Problems) -> None:
+    """Name every reference that did not resolve (unknown, or another account's)."""
     ids = reference_ids(data)
-    r = known
-    if r is None:
-        r = await new_rows.references(session, account_id=account_id, **ids)
     item_ids, kit_ids = ids["item_ids"], ids["kit_ids"]
     if data.patient is not None and r.patient is None:
         p.add("unknown_patient", f"patient {data.patient.id} not found", "patient.id")
@@ -289,7 +387,6 @@ async def _resolve(
     for n, ident in enumerate(kit_ids):
         if ident not in r.kits:
             p.add("unknown_kit", f"kit {ident} not found", f"orderKits[{n}].kit.id")
-    return r
 
 
 _PATIENT_ARCHIVED = sql.PATIENT_COLUMNS.index("archived")

@@ -1,8 +1,9 @@
-"""The lean reads' connections, kept checked out between reads
-(``kitdesk.db.engine.ReadConnections``).
+"""Connections in autocommit, kept checked out from one request to the next
+(``kitdesk.db.engine.KeptConnections``).
 
-A connection is kept only when a read gave it back cleanly, in autocommit and outside any
-transaction; everything else goes back to the pool. Nothing kept outlives the app's lifespan.
+A connection is kept only when it was given back cleanly (normally, or with one of Kitdesk's own
+refusals), outside any transaction; everything else goes back to the pool. Nothing kept
+outlives the app's lifespan.
 """
 
 from __future__ import annotations
@@ -19,32 +20,33 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kitdesk.api.app import create_app
 from kitdesk.db import driver
-from kitdesk.db.engine import ReadConnections, create_engine, create_read_connections
+from kitdesk.db.engine import KeptConnections, create_engine, create_kept_connections
+from kitdesk.errors import NotFound
 from kitdesk.settings import Settings
 from tests.api.lean_support import BAD_KEY
 from tests.conftest import Api
 
 T = TypeVar("T")
-# Read as the lean reads read: by the driver, which starts no SQLAlchemy transaction.
+# Read as the lean kept read: by the driver, which starts no SQLAlchemy transaction.
 PID = select(func.pg_backend_pid())
 
 
-def _with_reads(
-    database_url: str, work: Callable[[ReadConnections, AsyncEngine], Awaitable[T]], keep: int = 3
+def _with_kept(
+    database_url: str, work: Callable[[KeptConnections, AsyncEngine], Awaitable[T]], keep: int = 3
 ) -> T | None:
     """``work`` run with kept connections of a fresh engine; None on SQLite, which has none."""
 
     async def go() -> T | None:
         settings = Settings(database_url=database_url, db_pool_size=keep)
         engine = create_engine(settings)
-        reads = create_read_connections(engine, settings)
+        kept = create_kept_connections(engine, settings)
         try:
-            if reads is None:
+            if kept is None:
                 return None
             try:
-                return await work(reads, engine)
+                return await work(kept, engine)
             finally:
-                await reads.close()
+                await kept.close()
         finally:
             await engine.dispose()
 
@@ -60,82 +62,94 @@ async def _pid(connection: AsyncConnection) -> int:
 
 
 def test_sqlite_keeps_no_connections(database_url: str, backend: str) -> None:
-    reads = create_read_connections(create_engine(Settings(database_url=database_url)), Settings())
-    assert (reads is None) == (backend == "sqlite")
+    kept = create_kept_connections(create_engine(Settings(database_url=database_url)), Settings())
+    assert (kept is None) == (backend == "sqlite")
 
 
 def test_a_read_given_back_cleanly_leaves_its_connection_for_the_next(database_url: str) -> None:
-    async def work(reads: ReadConnections, engine: AsyncEngine) -> None:
-        async with reads.connect() as first:
+    async def work(kept: KeptConnections, engine: AsyncEngine) -> None:
+        async with kept.connect() as first:
             first_pid = await _pid(first)
             # Autocommit: the statement left no transaction behind.
             assert not first.in_transaction()
-        assert reads.idle == 1
+        assert kept.idle == 1
         assert _checked_out(engine) == 1  # kept, not returned to the pool
-        async with reads.connect() as second:
+        async with kept.connect() as second:
             assert second is first
             assert await _pid(second) == first_pid
-            assert reads.idle == 0
-        await reads.close()
-        assert reads.idle == 0
+            assert kept.idle == 0
+        await kept.close()
+        assert kept.idle == 0
         assert _checked_out(engine) == 0
 
-    _with_reads(database_url, work)
+    _with_kept(database_url, work)
 
 
 def test_a_read_that_raised_gives_its_connection_back_to_the_pool(database_url: str) -> None:
-    async def work(reads: ReadConnections, engine: AsyncEngine) -> None:
+    async def work(kept: KeptConnections, engine: AsyncEngine) -> None:
         async def refused() -> None:
-            async with reads.connect() as connection:
+            async with kept.connect() as connection:
                 await _pid(connection)
                 raise LookupError("refused")
 
         with pytest.raises(LookupError):
             await refused()
-        assert reads.idle == 0
+        assert kept.idle == 0
+        assert _checked_out(engine) == 0
+
+        # One of Kitdesk's own refusals, raised between statements: the connection is clean.
+        async def not_found() -> None:
+            async with kept.connect() as connection:
+                await _pid(connection)
+                raise NotFound(code="not_found", message="no such order")
+
+        with pytest.raises(NotFound):
+            await not_found()
+        assert kept.idle == 1
+        await kept.close()
         assert _checked_out(engine) == 0
 
         # A failed statement too.
         async def failing() -> None:
-            async with reads.connect() as connection:
+            async with kept.connect() as connection:
                 await driver.fetch(connection, select(1 / func.abs(0)), {})
 
         with pytest.raises(DBAPIError):
             await failing()
-        assert reads.idle == 0
+        assert kept.idle == 0
         assert _checked_out(engine) == 0
 
-    _with_reads(database_url, work)
+    _with_kept(database_url, work)
 
 
 def test_a_connection_left_in_a_transaction_or_invalidated_is_not_kept(database_url: str) -> None:
-    async def work(reads: ReadConnections, engine: AsyncEngine) -> None:
-        async with reads.connect() as connection:
+    async def work(kept: KeptConnections, engine: AsyncEngine) -> None:
+        async with kept.connect() as connection:
             await connection.begin()
             await _pid(connection)
-        assert reads.idle == 0
+        assert kept.idle == 0
         assert _checked_out(engine) == 0
-        async with reads.connect() as connection:
+        async with kept.connect() as connection:
             await _pid(connection)
             await connection.invalidate()
-        assert reads.idle == 0
+        assert kept.idle == 0
         assert _checked_out(engine) == 0
-        async with reads.connect() as connection:
+        async with kept.connect() as connection:
             await _pid(connection)
-        assert reads.idle == 1
+        assert kept.idle == 1
 
-    _with_reads(database_url, work)
+    _with_kept(database_url, work)
 
 
 def test_no_more_than_keep_connections_are_kept(database_url: str) -> None:
-    async def work(reads: ReadConnections, engine: AsyncEngine) -> set[int]:
+    async def work(kept: KeptConnections, engine: AsyncEngine) -> set[int]:
         pids: set[int] = set()
         entered = asyncio.Event()
         holding = 0
 
         async def read() -> None:
             nonlocal holding
-            async with reads.connect() as connection:
+            async with kept.connect() as connection:
                 pids.add(await _pid(connection))
                 holding += 1
                 if holding == 5:
@@ -143,54 +157,56 @@ def test_no_more_than_keep_connections_are_kept(database_url: str) -> None:
                 await entered.wait()  # all five are out at once
 
         await asyncio.gather(*(read() for _ in range(5)))
-        assert reads.idle == 3
+        assert kept.idle == 3
         assert _checked_out(engine) == 3
         return pids
 
-    pids = _with_reads(database_url, work, keep=3)
+    pids = _with_kept(database_url, work, keep=3)
     assert pids is None or len(pids) == 5
 
 
 def test_a_kept_connection_whose_server_end_died_fails_one_read_and_is_replaced(
     database_url: str,
 ) -> None:
-    async def work(reads: ReadConnections, engine: AsyncEngine) -> None:
-        async with reads.connect() as connection:
+    async def work(kept: KeptConnections, engine: AsyncEngine) -> None:
+        async with kept.connect() as connection:
             dead = await _pid(connection)
         async with engine.connect() as other:
             await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
 
         async def on_the_dead_one() -> None:
-            async with reads.connect() as connection:
+            async with kept.connect() as connection:
                 await _pid(connection)
 
         with pytest.raises(DBAPIError):
             await on_the_dead_one()
-        assert reads.idle == 0
-        async with reads.connect() as connection:
+        assert kept.idle == 0
+        async with kept.connect() as connection:
             assert await _pid(connection) != dead
-        assert reads.idle == 1
+        assert kept.idle == 1
 
-    _with_reads(database_url, work)
+    _with_kept(database_url, work)
 
 
-def test_list_pages_reuse_one_kept_connection_and_a_refused_key_returns_it(
+def test_list_pages_reuse_one_kept_connection_even_after_a_refusal(
     api: Api, key: str, backend: str
 ) -> None:
-    reads = api.client.app.state.read_connections  # type: ignore[attr-defined]
+    kept = api.client.app.state.kept_connections  # type: ignore[attr-defined]
     if backend == "sqlite":
-        assert reads is None
+        assert kept is None
         return
     engine = api.client.app.state.engine  # type: ignore[attr-defined]
     for _ in range(3):
         assert api.get("/api/v3/order?page=1&size=5", key=key).status_code == 200
-        assert reads.idle == 1
+        assert kept.idle == 1
     assert api.get("/api/v3/order/1", key=key).status_code == 404
-    assert reads.idle == 1
-    # A refused key raises inside the read: its connection goes back to the pool.
+    assert kept.idle == 1
+    # A refused key is refused between statements: the connection stays clean and kept.
     assert api.get("/api/v3/order?page=1&size=5", key=BAD_KEY).status_code == 401
-    assert reads.idle == 0
-    assert engine.pool.checkedout() == 0
+    assert kept.idle == 1
+    assert engine.pool.checkedout() == 1
+    assert api.get("/api/v3/order?page=1&size=5", key=key).status_code == 200
+    assert kept.idle == 1
 
 
 def test_the_apps_lifespan_closes_what_it_kept(database_url: str, backend: str) -> None:
@@ -199,9 +215,9 @@ def test_the_apps_lifespan_closes_what_it_kept(database_url: str, backend: str) 
     app = create_app(Settings(database_url=database_url))
     with TestClient(app) as client:
         assert client.get("/api/v3/order", headers={"Impilo-API-Key": BAD_KEY}).status_code == 401
-        # A key the database does not know is still a read: the statement ran, then the key
-        # check refused it and the connection went back. Keep one for the check below.
-        kept = app.state.read_connections
+        kept = app.state.kept_connections
+        assert kept.idle == 1
+        # The kept connection's server process, looked for once the lifespan is over.
 
         async def keep_one() -> int:
             async with kept.connect() as connection:
