@@ -369,7 +369,9 @@ def _rows_of_new_order(table: str, prefix: str, arrays: dict[str, Any], **scalar
     rows = select(_new_order.c.id, *(unnested.c[c] for c in arrays), *scalars.values()).select_from(
         _new_order, unnested
     )
-    return insert(_tables[table]).from_select(["order_id", *arrays, *scalars], rows).cte(prefix)
+    table_ = _tables[table]
+    written = insert(table_).from_select(["order_id", *arrays, *scalars], rows)
+    return written.returning(table_.c.order_id).cte(prefix)
 
 
 _unique_ids = (
@@ -393,10 +395,12 @@ _new_audit_entry = (
             )
         ).select_from(_new_order),
     )
+    .returning(_audit.c.id)
     .cte("audit_entry")
 )
 # The order's INSERT (``NEW_ORDER_ID`` is its new id) and its rows', for a statement that does
-# more with the new order in the same statement (placement reserves its stock).
+# more with the new order in the same statement (placement reserves its stock). Each returns
+# its first column, so that such a statement can read it and so decide when it runs.
 WRITE_CTES: tuple[CTE, ...] = (
     _new_audit_entry,
     _rows_of_new_order(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload
@@ -181,7 +181,7 @@ async def place_order_in_one_statement(
         params = new_rows.write_params(order, plan.audit_entry)
         params.update(inventory.reservation(plan.needs, site_id=site_id, at=plan.created_at)[1])
         try:
-            ((order_id, _),) = await driver.fetch(connection, statement, params)
+            ((order_id, _, _),) = await driver.fetch(connection, statement, params)
         except DBAPIError as error:
             if inventory.fell_short(error):
                 continue  # nothing was written: the next warehouse
@@ -196,13 +196,27 @@ async def place_order_in_one_statement(
 def _placing_statement(size: int) -> Select[Any]:
     """PostgreSQL: a new order's rows and audit entry (``new_rows.WRITE_CTES``) written, and its
     ``size`` items reserved at one warehouse or the statement failed (``inventory.reservation``),
-    in one statement: (new order id, 0)."""
+    in one statement: (new order id, rows written, 0).
+
+    Every order for the same goods queues on the warehouse's reservation lock and its stock
+    rows, held to the commit: the less work after them, the more orders a warehouse serves.
+    PostgreSQL runs a data-modifying CTE when the query first reads it, and the ones it never
+    reads at the end; so the query reads the order's rows (their count) before the
+    reservation's outcome, and the locks are taken once the rows are in. Only the foreign-key
+    checks of the new rows (at the end of any statement) and the commit follow them. pgbench
+    replaying the statement at 16 connections on one warehouse: 433-454 orders/s with the rows
+    written after the reservation, 450-483 with them before (alternating 10 s runs).
+    """
     reserve = inventory.reservation_statement(size)
     write = select(new_rows.NEW_ORDER_ID).add_cte(*new_rows.WRITE_CTES)
     shared = set(write.compile().binds) & set(reserve.compile().binds)
     if shared:  # one name would carry one value to both
         raise TypeError(f"the order's write and its reservation share parameters {shared}")
-    return select(new_rows.NEW_ORDER_ID, reserve.scalar_subquery()).add_cte(*new_rows.WRITE_CTES)
+    rows = union_all(*(select(cte.c[0]) for cte in new_rows.WRITE_CTES)).subquery("rows")
+    written = select(func.count()).select_from(rows).scalar_subquery()
+    return select(new_rows.NEW_ORDER_ID, written, reserve.scalar_subquery()).add_cte(
+        *new_rows.WRITE_CTES
+    )
 
 
 @dataclass
