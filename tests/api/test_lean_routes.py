@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db import driver
 from kitdesk.db.base import utcnow
-from kitdesk.db.models import Account, ApiKey, AuditEntry, Order
+from kitdesk.db.models import Account, ApiKey, AuditEntry, Order, WebhookSubscription
 from kitdesk.domain.accounts.service import hash_key
 from kitdesk.domain.orders import queries, view_statements
 from tests.api.lean_support import BAD_KEY, answer, count_rows, without_lean
@@ -207,9 +207,7 @@ def test_an_idempotent_order_goes_through_the_route(api: Api, key: str, routed: 
     assert count_rows(api, Order) == 1
 
 
-def test_on_postgresql_a_plain_order_commits_with_its_reservation(
-    api: Api, key: str, backend: str
-) -> None:
+def _statements_of_a_placed_order(api: Api, key: str) -> list[str]:
     sent: list[str] = []
 
     def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -221,9 +219,43 @@ def test_on_postgresql_a_plain_order_commits_with_its_reservation(
         create(api, key, patient_order(orderItems=items(1000, 1001)))
     finally:
         event.remove(engine, "before_cursor_execute", listen)
-    # On PostgreSQL the reservation travels with the commit, behind a savepoint
+    return sent
+
+
+def test_on_postgresql_a_plain_order_is_written_and_reserved_by_one_statement(
+    api: Api, key: str, backend: str
+) -> None:
+    sent = _statements_of_a_placed_order(api, key)
+    if backend == "sqlite":  # one transaction: the writes, then the reservation
+        assert "WITH new_order" not in sent
+        return
+    # The key with the references (and its last use, when due, on its own), then the order with
+    # its reservation: no transaction block.
+    assert [s for s in sent if s != "UPDATE api_keys"] == ["SELECT api_keys.id,", "WITH new_order"]
+
+
+def test_on_postgresql_an_order_placed_in_a_session_commits_with_its_reservation(
+    api: Api, key: str, backend: str
+) -> None:
+    # An account with webhook subscribers has its orders placed in a session (the events are
+    # queued through it): the reservation travels with the commit, behind a savepoint
     # (driver.commit_with); SQLite reserves and then commits as before.
+    async def subscribe(session: AsyncSession) -> None:
+        account_id = await session.scalar(
+            select(ApiKey.account_id).where(ApiKey.key_hash == hash_key(key))
+        )
+        assert account_id is not None
+        session.add(
+            WebhookSubscription(
+                account_id=account_id, type="order.status", url="https://hooks.example.com/k"
+            )
+        )
+
+    api.call(subscribe)
+    sent = _statements_of_a_placed_order(api, key)
     assert (f"SAVEPOINT {driver.COMMIT_SAVEPOINT}" in sent) == (backend == "postgresql")
+    # PostgreSQL: the order's rows written by a statement of their own before it.
+    assert ("WITH new_order" in sent) == (backend == "postgresql")
 
 
 @pytest.mark.parametrize("change", ["deactivated", "expired", "account inactive"])
