@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kitdesk.db import driver
 from kitdesk.db.base import utcnow
-from kitdesk.db.models import Account, ApiKey, AuditEntry, Order, WebhookSubscription
+from kitdesk.db.models import (
+    Account,
+    ApiKey,
+    AuditEntry,
+    Order,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from kitdesk.domain.accounts.service import hash_key
 from kitdesk.domain.orders import queries, view_statements
 from tests.api.lean_support import BAD_KEY, answer, count_rows, without_lean
@@ -234,28 +242,148 @@ def test_on_postgresql_a_plain_order_is_written_and_reserved_by_one_statement(
     assert [s for s in sent if s != "UPDATE api_keys"] == ["SELECT api_keys.id,", "WITH new_order"]
 
 
-def test_on_postgresql_an_order_placed_in_a_session_commits_with_its_reservation(
-    api: Api, key: str, backend: str
-) -> None:
-    # An account with webhook subscribers has its orders placed in a session (the events are
-    # queued through it): the reservation travels with the commit, behind a savepoint
-    # (driver.commit_with); SQLite reserves and then commits as before.
-    async def subscribe(session: AsyncSession) -> None:
+def _subscribe(api: Api, key: str, *types: str) -> list[int]:
+    async def subscribe(session: AsyncSession) -> list[int]:
         account_id = await session.scalar(
             select(ApiKey.account_id).where(ApiKey.key_hash == hash_key(key))
         )
         assert account_id is not None
-        session.add(
+        added = [
             WebhookSubscription(
-                account_id=account_id, type="order.status", url="https://hooks.example.com/k"
+                account_id=account_id, type=kind, url=f"https://hooks.example.com/{n}"
             )
-        )
+            for n, kind in enumerate(types)
+        ]
+        session.add_all(added)
+        await session.flush()
+        return [subscription.id for subscription in added]
 
-    api.call(subscribe)
+    return api.call(subscribe)
+
+
+def test_on_postgresql_an_order_placed_in_a_session_commits_with_its_reservation(
+    api: Api, key: str, backend: str
+) -> None:
+    # An account that keeps external order ids unique has its orders placed in a session (the
+    # claims may refuse the order): the reservation travels with the commit, behind a savepoint
+    # (driver.commit_with); SQLite reserves and then commits as before.
+    async def unique_ids(session: AsyncSession) -> None:
+        account_id = await session.scalar(
+            select(ApiKey.account_id).where(ApiKey.key_hash == hash_key(key))
+        )
+        account = await session.get(Account, account_id)
+        assert account is not None
+        account.unique_external_order_ids = True
+
+    api.call(unique_ids)
     sent = _statements_of_a_placed_order(api, key)
     assert (f"SAVEPOINT {driver.COMMIT_SAVEPOINT}" in sent) == (backend == "postgresql")
     # PostgreSQL: the order's rows written by a statement of their own before it.
     assert ("WITH new_order" in sent) == (backend == "postgresql")
+
+
+def test_on_postgresql_an_order_with_webhook_subscribers_queues_its_events_in_its_statement(
+    api: Api, key: str, backend: str
+) -> None:
+    # The account's subscribers hear of the new order: on PostgreSQL the events are written by
+    # the order's own statement, with the id the key's read drew for the order.
+    _subscribe(api, key, "order.status", "order.statusFull")
+    sent = _statements_of_a_placed_order(api, key)
+    if backend == "sqlite":
+        assert "WITH new_order" not in sent
+        return
+    assert [s for s in sent if s != "UPDATE api_keys"] == ["SELECT api_keys.id,", "WITH new_order"]
+
+
+def _outbox(api: Api) -> list[tuple[Any, ...]]:
+    async def read(session: AsyncSession) -> list[tuple[Any, ...]]:
+        rows = await session.execute(
+            select(
+                WebhookEvent.id,
+                WebhookEvent.type,
+                WebhookEvent.resource_key,
+                WebhookEvent.payload,
+                WebhookEvent.created_at,
+                WebhookDelivery.subscription_id,
+                WebhookDelivery.resource_key,
+                WebhookDelivery.status,
+                WebhookDelivery.attempts,
+                WebhookDelivery.next_attempt_at,
+                WebhookDelivery.account_id,
+                WebhookEvent.account_id,
+                WebhookDelivery.id,
+            )
+            .join(WebhookDelivery, WebhookDelivery.event_id == WebhookEvent.id)
+            .order_by(WebhookDelivery.id)
+        )
+        return [tuple(row) for row in rows]
+
+    return api.call(read)
+
+
+def test_an_order_queues_the_same_webhook_events_whichever_way_it_is_placed(
+    api: Api, key: str, routed: list[str]
+) -> None:
+    # One order placed by the lean handler (on PostgreSQL: one statement with its events), one
+    # by the route (an Idempotency-Key request: a session): the same events, in the same order,
+    # to the same subscriptions, each naming its own order.
+    status_a, full, status_b = _subscribe(
+        api, key, "order.status", "order.statusFull", "order.status"
+    )
+    body = patient_order(orderItems=items(1000, 1001), externalOrderIds=["same-events"])
+    lean = create(api, key, body)
+    assert routed == []
+    routed_order = api.post(ORDERS, key=key, json=body, headers={"Idempotency-Key": "k-1"})
+    assert routed_order.status_code == 201, routed_order.text
+    assert routed == ["POST /api/v3/order"]
+    rows = _outbox(api)
+    # Per order: order.status to its two subscriptions, then order.statusFull to its one.
+    assert [(row[1], row[5]) for row in rows] == 2 * [
+        ("order.status", status_a),
+        ("order.status", status_b),
+        ("order.statusFull", full),
+    ]
+    account = account_of_key(api, key)
+    for order, queued in ((lean, rows[:3]), (routed_order.json(), rows[3:])):
+        fetched = api.get(f"{ORDERS}/{order['id']}", key=key).json()
+        name = f"order:{order['id']}"
+        short = {"orderId": order["id"], "orderEventType": "received"}
+        assert [row[2:4] for row in queued] == [(name, short), (name, short), (name, fetched)]
+        assert all(row[6:9] == (name, "pending", 0) for row in queued)
+        assert all(row[10] == row[11] == account for row in queued)
+        # Each delivery due as its event is written; two events, the short one first.
+        assert all(timedelta(0) <= row[9] - row[4] < timedelta(seconds=5) for row in queued)
+        assert queued[0][0] == queued[1][0] < queued[2][0]
+        assert queued[0][12] < queued[1][12] < queued[2][12]
+    assert lean["id"] < routed_order.json()["id"]
+
+
+def test_an_id_drawn_for_an_order_is_its_id_whichever_way_it_is_placed(
+    api: Api, key: str, backend: str
+) -> None:
+    # With subscribers, the key's read draws the new order's id on PostgreSQL; an order the one
+    # statement does not take (a two-way order) is written with that same id, so none is lost.
+    _subscribe(api, key, "order.statusFull")
+    ids = [create(api, key, patient_order(orderItems=items(1000)))["id"]]
+    two_way = patient_order(orderItems=items(1003), returnItems=items(1003), emailLabel=True)
+    ids.append(create(api, key, two_way)["id"])
+    ids.append(create(api, key, patient_order(orderItems=items(1001)))["id"])
+    assert ids == [ids[0], ids[0] + 1, ids[0] + 2]
+    full = [
+        row[3]["id"] for row in _outbox(api) if row[1] == "order.statusFull"
+    ]  # the events name the same ids
+    assert full == ids
+
+
+def account_of_key(api: Api, key: str) -> int:
+    async def read(session: AsyncSession) -> int:
+        found = await session.scalar(
+            select(ApiKey.account_id).where(ApiKey.key_hash == hash_key(key))
+        )
+        assert found is not None
+        return found
+
+    return api.call(read)
 
 
 @pytest.mark.parametrize("change", ["deactivated", "expired", "account inactive"])

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitdesk.db.base import utcnow
 from kitdesk.db.engine import session_scope
 from kitdesk.db.models import WebhookEvent
-from kitdesk.domain.webhooks import emit
+from kitdesk.domain.webhooks import emit, outbox
 from tests.conftest import Api
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.support import ORDER_PAYLOAD, account_of, deliveries, emit_event, subscribe
@@ -83,3 +86,31 @@ def test_emit_refuses_types_kitdesk_does_not_produce(api: Api, key: str) -> None
 def test_emit_refuses_an_empty_resource_key(api: Api, key: str) -> None:
     with pytest.raises(ValueError, match="resource_key must be 1 to 100 characters"):
         emit_event(api, account_of(api, key), resource_key="")
+
+
+def test_events_queued_within_a_statement_are_checked_like_emitted_ones() -> None:
+    # outbox.queue_params lays out the rows of QUEUE_CTES: known types, one event per type (the
+    # deliveries find their event by type), a resource key that fits.
+    at = utcnow()
+    good = outbox.queue_params(
+        account_id=7,
+        resource_key="order:9",
+        events=[("order.status", ORDER_PAYLOAD, [3, 5]), ("order.statusFull", {"id": 9}, [4])],
+        at=at,
+    )
+    assert good["outbox_type"] == ["order.status", "order.statusFull"]
+    assert [json.loads(p) for p in good["outbox_payload"]] == [ORDER_PAYLOAD, {"id": 9}]
+    assert good["outbox_delivery_type"] == ["order.status", "order.status", "order.statusFull"]
+    assert good["outbox_delivery_subscription"] == [3, 5, 4]
+    with pytest.raises(ValueError, match=r"order\.nope"):
+        outbox.queue_params(
+            account_id=7, resource_key="order:9", events=[("order.nope", {}, [1])], at=at
+        )
+    twice = [("order.status", {}, [1]), ("order.status", {}, [2])]
+    with pytest.raises(ValueError, match="one event per type"):
+        outbox.queue_params(account_id=7, resource_key="order:9", events=twice, at=at)
+    for bad_key in ("", "x" * 101):
+        with pytest.raises(ValueError, match="resource_key"):
+            outbox.queue_params(
+                account_id=7, resource_key=bad_key, events=[("order.status", {}, [1])], at=at
+            )

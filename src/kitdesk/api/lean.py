@@ -21,8 +21,9 @@ ids in one statement (``queries.KEYED_PAGES``), then the page's views, then writ
 entry; lists with filters, and every list on SQLite, go through the route. An order is placed
 by two statements: the key with everything the order refers to, then the order with all its
 rows, its audit entry and its stock reservation (``placement.place_order_in_one_statement``);
-the orders that statement does not take (returns, unique external ids, webhook subscribers) are
-placed in a session's transaction from the references already read.
+the statement queues the order's webhook events too, with an id for the order drawn by the first.
+The orders it does not take (returns, unique external ids) are placed in a session's transaction
+from the references already read.
 Measured: FastAPI's dependency solving, its exit stacks and its shielded
 generator exits cost an order about a fifth of the API's CPU (``bench/README.md``).
 
@@ -83,7 +84,10 @@ async def create_order(request: Request, key: str, body: bytes) -> Response | No
         # order and reserves its stock, a transaction of its own.
         async with kept.connect() as connection:
             found, references = await new_rows.keyed_references(
-                connection, digest=hash_key(key), **placement.reference_ids(data)
+                connection,
+                digest=hash_key(key),
+                draw_order_id=True,
+                **placement.reference_ids(data),
             )
             caller = await deps.identify(request, connection, key, found=found)
             assert caller.account_id is not None  # an API key always belongs to an account

@@ -27,11 +27,13 @@ from sqlalchemy import (
     Text,
     Update,
     bindparam,
+    case,
     cast,
     func,
     insert,
     literal_column,
     null,
+    schema,
     select,
     true,
     union_all,
@@ -112,6 +114,8 @@ class References:
     subscribers: list[tuple[str, int]] = field(default_factory=list)
     # Whether the account keeps external order ids unique (None: the account was not read).
     unique_external_ids: bool | None = None
+    # The new order's id, when the read drew one (``keyed_references``' ``draw_order_id``).
+    order_id: int | None = None
 
 
 # The references statement is a UNION ALL whose rows each fill one group of columns (kit lines
@@ -131,7 +135,7 @@ _GROUPS: list[list[ColumnElement[Any]]] = [
         (_stock.c.on_hand - _stock.c.reserved).label("available"),
     ],
     [_subscriptions.c.type, _subscriptions.c.id],
-    [_accounts.c.unique_external_order_ids],
+    [_accounts.c.unique_external_order_ids, cast(null(), BigInteger).label("new_order_id")],
 ]
 _PATIENT, _SITE, _KIT, _ITEM, _STOCK, _SUBSCRIBER, _ACCOUNT = range(len(_GROUPS))
 _START = [1 + sum(len(g) for g in _GROUPS[:n]) for n in range(len(_GROUPS))]
@@ -142,13 +146,19 @@ def _group(row: Row, group: int) -> tuple[Any, ...]:
     return tuple(row[start : start + len(_GROUPS[group])])
 
 
-def _branch(kind: int, *filled: int) -> Select[Any]:
-    """A SELECT of the union filling ``filled`` groups, typed NULLs elsewhere. Every column has
-    a name of its own (group and place), so the union reads the same as a subquery."""
+def _branch(
+    kind: int, *filled: int, instead: dict[tuple[int, int], ColumnElement[Any]] | None = None
+) -> Select[Any]:
+    """A SELECT of the union filling ``filled`` groups, typed NULLs elsewhere; ``instead`` gives
+    other values to some columns, by (group, place). Every column has a name of its own (group
+    and place), so the union reads the same as a subquery."""
+    instead = instead or {}
     return select(
         literal_column(str(kind), Integer).label("kind"),
         *(
-            (column if n in filled else cast(null(), column.type)).label(f"g{n}_{i}")
+            (instead.get((n, i), column) if n in filled else cast(null(), column.type)).label(
+                f"g{n}_{i}"
+            )
             for n, group in enumerate(_GROUPS)
             for i, column in enumerate(group)
         ),
@@ -169,10 +179,20 @@ def _in(column: Any, prefix: str, size: int) -> ColumnElement[bool]:
     return result
 
 
+# An id for the new order, drawn from the orders' sequence before it is written (the order
+# whose webhook payloads must name it before the statement that writes it).
+ORDER_IDS = schema.Sequence("orders_id_seq")
+_DRAWN = (_ACCOUNT, len(_GROUPS[_ACCOUNT]) - 1)
+
+
 @functools.cache
-def _references_statement(item_slots: int, kit_slots: int, *, keyed: bool = False) -> Any:
+def _references_statement(
+    item_slots: int, kit_slots: int, *, keyed: bool = False, draw_order_id: bool = False
+) -> Any:
     """The references read; ``keyed``: the key lookup (parameter ``digest``) beside it, for the
-    key's account, instead of the parameter ``account_id``."""
+    key's account, instead of the parameter ``account_id``. ``draw_order_id`` (PostgreSQL): an
+    id for the new order drawn from its sequence when the account has a webhook subscription
+    (its events' payloads name the order before it is written)."""
     kits, lines, items = sql.kits, sql.kit_items, sql.items
     account: Any = key_account() if keyed else _id("account_id")
     kit_items_wanted = select(lines.c.item_id).where(_in(lines.c.kit_id, "kit", kit_slots))
@@ -218,14 +238,26 @@ def _references_statement(item_slots: int, kit_slots: int, *, keyed: bool = Fals
         _branch(_SUBSCRIBER, _SUBSCRIBER).where(
             _subscriptions.c.account_id == account, _subscriptions.c.deleted_at.is_(None)
         ),
-        # The account's rule on external ids (placement decides its way of writing by it).
-        _branch(_ACCOUNT, _ACCOUNT).where(_accounts.c.id == account),
+        # The account's rule on external ids (placement decides its way of writing by it), and
+        # the new order's id when asked for.
+        _branch(_ACCOUNT, _ACCOUNT, instead=_drawn_id() if draw_order_id else None).where(
+            _accounts.c.id == account
+        ),
     )
     if not keyed:
         return read
     # Every row of the read beside the key's row (one row with NULLs when nothing resolved).
     found = read.subquery("refs")
     return key_lookup_with(list(found.c), found, true())
+
+
+def _drawn_id() -> dict[tuple[int, int], ColumnElement[Any]]:
+    subscribed = (
+        select(_subscriptions.c.id)
+        .where(_subscriptions.c.account_id == _accounts.c.id, _subscriptions.c.deleted_at.is_(None))
+        .exists()
+    )
+    return {_DRAWN: case((subscribed, ORDER_IDS.next_value()), else_=null())}
 
 
 def _reference_params(
@@ -263,15 +295,20 @@ async def keyed_references(
     site_id: int | None,
     item_ids: Sequence[int],
     kit_ids: Sequence[int],
+    draw_order_id: bool = False,
 ) -> tuple[list[Row], References]:
     """The API key whose hash is ``digest`` and what a new order would refer to in the key's
     account, in one statement: the key's rows for ``check_key`` (``found``), and the references.
 
     The references belong to the key's own account whatever the key's state, and must be
-    dropped unless the key passes its checks."""
+    dropped unless the key passes its checks. ``draw_order_id`` (PostgreSQL only): when the
+    account has a webhook subscription, the references carry an id drawn for the new order
+    (``References.order_id``; placement writes the order with it)."""
     item_slots, kit_slots, params = _reference_params(patient_id, site_id, item_ids, kit_ids)
     params["digest"] = digest
-    statement = _references_statement(item_slots, kit_slots, keyed=True)
+    statement = _references_statement(
+        item_slots, kit_slots, keyed=True, draw_order_id=draw_order_id
+    )
     rows = await driver.fetch(session, statement, params)
     keys = [row[:KEY_COLUMNS] for row in rows[:1]]
     found = [row[KEY_COLUMNS:] for row in rows if row[KEY_COLUMNS] is not None]
@@ -299,7 +336,8 @@ def _references_from(rows: Sequence[Row]) -> References:
         elif kind == _STOCK:
             found.stock.append(_group(row, _STOCK))
         elif kind == _ACCOUNT:
-            found.unique_external_ids = bool(_group(row, _ACCOUNT)[0])
+            unique, found.order_id = _group(row, _ACCOUNT)
+            found.unique_external_ids = bool(unique)
         else:
             found.subscribers.append(_group(row, _SUBSCRIBER))
     for kit in found.kits.values():
@@ -327,6 +365,7 @@ class NewOrder:
     notes: list[str]
     note_author: str | None  # the key prefix of the caller
     reservations: list[tuple[int, int]]  # (item id, units), kits expanded to items
+    id: int | None = None  # drawn before the write (``References.order_id``); else assigned by it
 
 
 def _insert(name: str) -> Insert:
@@ -353,7 +392,13 @@ _ORDER_VALUES = (
 )
 _new_order = (
     insert(sql.orders)
-    .values({name: bindparam(name) for name in _ORDER_VALUES})
+    .values(
+        {
+            # The id drawn for the order, else the next one.
+            "id": func.coalesce(bindparam("order_id", type_=BigInteger), ORDER_IDS.next_value()),
+            **{name: bindparam(name) for name in _ORDER_VALUES},
+        }
+    )
     .returning(sql.orders.c.id)
     .cte("new_order")
 )
@@ -494,6 +539,7 @@ def write_params(order: NewOrder, audit_entry: dict[str, Any]) -> dict[str, Any]
     ids = order.external_order_ids
     return {
         **_order_values(order),
+        "order_id": order.id,
         "reservation_item_id": [item_id for item_id, _ in order.reservations],
         "reservation_quantity": [units for _, units in order.reservations],
         "event_name": [order.current_status],

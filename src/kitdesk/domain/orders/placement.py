@@ -30,11 +30,13 @@ from kitdesk.db.models import Patient, Site
 from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.integrity import external_ids
 from kitdesk.domain.inventory import service as inventory
-from kitdesk.domain.orders import lifecycle, new_rows, view_rows, views
+from kitdesk.domain.orders import events, lifecycle, new_rows, view_rows, views
 from kitdesk.domain.orders import view_statements as sql
 from kitdesk.domain.orders.events import publish_order_status
 from kitdesk.domain.orders.schemas import OrderCreate
 from kitdesk.domain.returns.service import build_return
+from kitdesk.domain.webhooks import outbox
+from kitdesk.domain.webhooks.publish import wanted_events
 from kitdesk.errors import FieldError, Invalid
 
 # Documented messages, verbatim.
@@ -160,43 +162,73 @@ async def place_order_in_one_statement(
     written for that warehouse. The rules are those of ``place_order``, checked the same way,
     before anything is written.
 
+    The webhook events of the new order (``order.status``, ``order.statusFull``) are queued by
+    the same statement, for an account with subscriptions: their payloads name the order, so
+    its id must have been drawn by the references read (``draw_order_id``).
+
     The orders it does not take: a two-way order (its return leg is built on ORM objects), an
     account that keeps external ids unique (claims that may refuse the order with a 409), an
-    account with webhook subscriptions (events queued through the session), and an order that
-    reserves nothing.
+    order whose events need an id the read did not draw, and an order that reserves nothing.
     """
     resolved = await _resolve(connection, account_id, data, references)
     plan = _plan(data, resolved, account_id=account_id, key_prefix=key_prefix)
     if (
         plan.two_way
         or not plan.needs
-        or resolved.subscribers
+        or (resolved.subscribers and resolved.order_id is None)
         or references.unique_external_ids is not False
     ):
         return None
     order = plan.order
-    statement = _placing_statement(len(plan.needs))
+    view = None if order.id is None else _new_view(order.id, order, resolved)
+    outbox_params: dict[str, Any] = {}
+    if view is not None and order.id is not None:
+        outbox_params = await _queued_events(order.id, order, view, resolved, plan.created_at)
+    statement = _placing_statement(len(plan.needs), with_events=bool(outbox_params))
     for site_id in plan.candidates:
         order.fulfillment_site_id = site_id
         params = new_rows.write_params(order, plan.audit_entry)
         params.update(inventory.reservation(plan.needs, site_id=site_id, at=plan.created_at)[1])
+        params.update(outbox_params)
         try:
             ((order_id, _, _),) = await driver.fetch(connection, statement, params)
         except DBAPIError as error:
             if inventory.fell_short(error):
                 continue  # nothing was written: the next warehouse
             raise
-        return PlacedOrder(
-            order_id, order.current_status, site_id, _new_view(order_id, order, resolved)
-        )
+        if view is None:
+            view = _new_view(order_id, order, resolved)
+        return PlacedOrder(order_id, order.current_status, site_id, view)
     raise Invalid(code=inventory.INSUFFICIENT, message=inventory.INSUFFICIENT)
 
 
+async def _queued_events(
+    order_id: int,
+    order: new_rows.NewOrder,
+    view: views.View,
+    resolved: new_rows.References,
+    at: datetime,
+) -> dict[str, Any]:
+    """The parameters of the outbox rows a new order queues (none: no subscriber wants them),
+    the same events ``publish_order_status`` queues through a session."""
+    payloads = events.status_payloads(order_id, order.current_status, view)
+    wanted = await wanted_events(payloads, resolved.subscribers)
+    if not wanted:
+        return {}
+    return outbox.queue_params(
+        account_id=order.account_id,
+        resource_key=events.resource_key(order_id),
+        events=wanted,
+        at=at,
+    )
+
+
 @functools.cache
-def _placing_statement(size: int) -> Select[Any]:
-    """PostgreSQL: a new order's rows and audit entry (``new_rows.WRITE_CTES``) written, and its
-    ``size`` items reserved at one warehouse or the statement failed (``inventory.reservation``),
-    in one statement: (new order id, rows written, 0).
+def _placing_statement(size: int, *, with_events: bool = False) -> Select[Any]:
+    """PostgreSQL: a new order's rows and audit entry (``new_rows.WRITE_CTES``) written, with its
+    webhook events when ``with_events`` (``outbox.QUEUE_CTES``), and its ``size`` items reserved
+    at one warehouse or the statement failed (``inventory.reservation``), in one statement: (new
+    order id, rows written, 0).
 
     Every order for the same goods queues on the warehouse's reservation lock and its stock
     rows, held to the commit: the less work after them, the more orders a warehouse serves.
@@ -208,15 +240,14 @@ def _placing_statement(size: int) -> Select[Any]:
     written after the reservation, 450-483 with them before (alternating 10 s runs).
     """
     reserve = inventory.reservation_statement(size)
-    write = select(new_rows.NEW_ORDER_ID).add_cte(*new_rows.WRITE_CTES)
+    ctes = (*new_rows.WRITE_CTES, *(outbox.QUEUE_CTES if with_events else ()))
+    write = select(new_rows.NEW_ORDER_ID).add_cte(*ctes)
     shared = set(write.compile().binds) & set(reserve.compile().binds)
     if shared:  # one name would carry one value to both
         raise TypeError(f"the order's write and its reservation share parameters {shared}")
-    rows = union_all(*(select(cte.c[0]) for cte in new_rows.WRITE_CTES)).subquery("rows")
+    rows = union_all(*(select(cte.c[0]) for cte in ctes)).subquery("rows")
     written = select(func.count()).select_from(rows).scalar_subquery()
-    return select(new_rows.NEW_ORDER_ID, written, reserve.scalar_subquery()).add_cte(
-        *new_rows.WRITE_CTES
-    )
+    return select(new_rows.NEW_ORDER_ID, written, reserve.scalar_subquery()).add_cte(*ctes)
 
 
 @dataclass
@@ -262,6 +293,7 @@ def _plan(
         notes=[note.note for note in data.order_notes or []],
         note_author=key_prefix,
         reservations=sorted(needs.items()),
+        id=resolved.order_id,
     )
     entry = audit.entry(action="order.create", resource_type="order")
     return _Plan(order, entry, needs, candidates, order.two_way, now)

@@ -45,22 +45,32 @@ async def publish(
     ``subscribers`` are the account's live subscriptions, (type, id) in id order, when the
     caller has read them in the same transaction (else they are read here).
     """
-    unknown = set(payloads) - set(EVENT_TYPES)
-    if unknown:
-        raise ValueError(f"Kitdesk does not emit webhook events of types {sorted(unknown)}")
     rows: Sequence[Sequence[Any]] | None = subscribers
     if rows is None:
         rows = await driver.fetch(session, _SUBSCRIBERS, {"account_id": account_id})
-    if not rows:
-        return
-    for type_ in payloads:  # in the caller's order, so order.status precedes statusFull
-        targets: list[int] = [ident for kind, ident in rows if kind == type_]
-        if not targets:
-            continue
-        payload = await payloads[type_]()
+    wanted = await wanted_events(payloads, rows)
+    for type_, payload, targets in wanted:
         event = await add_event(
             session, account_id=account_id, type=type_, resource_key=resource_key, payload=payload
         )
         for subscription_id in targets:
             queue_delivery(session, event=event, subscription_id=subscription_id)
-    await session.flush()
+    if wanted:
+        await session.flush()
+
+
+async def wanted_events(
+    payloads: Mapping[str, PayloadFactory], subscribers: Sequence[Sequence[Any]]
+) -> list[tuple[str, dict[str, Any], list[int]]]:
+    """The events someone receives: (type, payload, subscription ids) for each type of
+    ``payloads`` (type -> payload factory, in the order they are queued) that one of
+    ``subscribers`` ((type, id) in id order) wants; only those payloads are built."""
+    unknown = set(payloads) - set(EVENT_TYPES)
+    if unknown:
+        raise ValueError(f"Kitdesk does not emit webhook events of types {sorted(unknown)}")
+    wanted: list[tuple[str, dict[str, Any], list[int]]] = []
+    for type_ in payloads:  # in the caller's order, so order.status precedes statusFull
+        targets: list[int] = [ident for kind, ident in subscribers if kind == type_]
+        if targets:
+            wanted.append((type_, await payloads[type_](), targets))
+    return wanted
