@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench import targets
 from bench.measure import Point
-from bench.seed import DataSet
+from bench.seed import WEBHOOK_TYPES, DataSet
 from bench.soak import Soak
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,7 +163,9 @@ def describe(data: DataSet, workers: int, duration: int, warmup: int) -> str:
     shape = data.shape
     return (
         f"data: {shape.patients} patients over {shape.sites} sites, {shape.orders} orders; "
-        f"{workers} API worker processes; {duration} s per point after a {warmup} s warm-up"
+        f"the customer subscribes to {' and '.join(WEBHOOK_TYPES)} (every new order queues "
+        f"both events); {workers} API worker processes; "
+        f"{duration} s per point after a {warmup} s warm-up"
     )
 
 

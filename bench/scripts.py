@@ -68,7 +68,10 @@ def post_script(request: Captured, new_order_id: int) -> str:
         elif re.search(r"\bINSERT INTO orders\b", sql):
             # The order's INSERT, alone or as the CTE of the statement writing all its rows.
             # PostgreSQL returns the new id (RETURNING); SQLite's driver reads it from the
-            # cursor instead, so there the script asks for it.
+            # cursor instead, so there the script asks for it. An id the service drew before
+            # the write (an account with webhook subscribers) is drawn by the script's INSERT
+            # instead, each replay its own; the events' payloads keep the captured id.
+            sql = sql.replace(_drawn_id(new_order_id), _drawn_id(None))
             returning = "" if re.search(r"\bRETURNING\b", sql) else " RETURNING id"
             out.append(sql.removesuffix(";") + f"{returning} \\gset {NEW_ORDER_PREFIX}")
             inserted = True
@@ -77,6 +80,12 @@ def post_script(request: Captured, new_order_id: int) -> str:
     if not inserted:
         raise RuntimeError("the captured POST has no INSERT INTO orders")
     return "\n".join(out) + "\n"
+
+
+def _drawn_id(order_id: int | None) -> str:
+    # How the order's INSERT names its id (``new_rows.ORDER_IDS``) once rendered.
+    given = "NULL" if order_id is None else str(order_id)
+    return f"coalesce({given}::BIGINT, nextval('orders_id_seq'))"
 
 
 def fetch_script(request: Captured, order_id: int, data: DataSet) -> str:

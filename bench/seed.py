@@ -18,7 +18,7 @@ from bench import rows
 from kitdesk.db.base import Base, utcnow
 from kitdesk.db.engine import create_engine, create_session_factory, session_scope
 from kitdesk.db.migrate import upgrade
-from kitdesk.db.models import Account, StockLevel
+from kitdesk.db.models import Account, StockLevel, WebhookSubscription
 from kitdesk.domain import demo
 from kitdesk.settings import Settings
 
@@ -26,6 +26,10 @@ KEY = "kd_bench0demo0customer0key00000000000000000001"
 # Stock for the whole run: placement only reserves units (it never touches device rows), so the
 # warehouse's levels are raised far past what any run can order.
 STOCK_ON_HAND = 1_000_000_000
+# The customer's webhook subscriptions. No webhook worker runs during the benchmark, so the
+# deliveries stay pending and the address is never called.
+WEBHOOK_TYPES = ("order.status", "order.statusFull")
+WEBHOOK_URL = "https://hooks.example.com/kitdesk-bench"
 ORDERS_PER_PAGE = 50
 LIST_PAGES = 20
 DEEP_PAGE = 2000
@@ -79,7 +83,13 @@ async def seed(database_url: str, shape: Shape) -> DataSet:
             account_id = await session.scalar(
                 select(Account.id).where(Account.name == demo.DEMO_CUSTOMER)
             )
-        assert account_id is not None
+            assert account_id is not None
+            # The customer's integration listens for its orders, as most do: every new order
+            # queues its two events (and their deliveries) in the outbox.
+            session.add_all(
+                WebhookSubscription(account_id=account_id, type=kind, url=f"{WEBHOOK_URL}/{kind}")
+                for kind in WEBHOOK_TYPES
+            )
         async with engine.begin() as conn:
             await _bulk(conn, account_id, shape)
         if engine.dialect.name == "postgresql":

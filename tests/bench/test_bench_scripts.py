@@ -74,3 +74,20 @@ def test_a_capture_that_cannot_be_replayed_faithfully_is_refused(
 ) -> None:
     with pytest.raises(RuntimeError):
         post_script(_captured({"kind": "begin"}, *events), new_order_id=77)
+
+
+def test_an_order_id_drawn_by_the_service_is_drawn_again_by_each_replay() -> None:
+    # An account with webhook subscribers: the service drew id 77 before the write; replayed as
+    # captured, every run of the script after the first would collide on it.
+    drawn = (
+        "WITH new_order AS (INSERT INTO orders (id, x) VALUES "
+        "(coalesce(77::BIGINT, nextval('orders_id_seq')), 1) RETURNING orders.id), "
+        "outbox AS (INSERT INTO webhook_events (resource_key) VALUES (E'order\\x3a77')) "
+        "SELECT new_order.id FROM new_order"
+    )
+    script = post_script(_captured(_sql("SELECT key"), _sql(drawn), _sql("SELECT 77")), 77)
+    lines = script.splitlines()
+    assert "coalesce(NULL::BIGINT, nextval('orders_id_seq'))" in lines[1]
+    assert "77::BIGINT" not in lines[1]
+    assert lines[1].endswith("\\gset new_")
+    assert lines[2] == "SELECT :new_id;"

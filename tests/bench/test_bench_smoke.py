@@ -107,6 +107,9 @@ def _capture_and_report_on_sqlite(folder: Path) -> None:
     post = scripts["post"][0].read_text(encoding="utf-8")
     assert "\\gset new_" in post
     assert ":new_id" in post
+    # The customer's webhook subscriptions: the captured order queues its events.
+    assert "INSERT INTO webhook_events" in post
+    assert "INSERT INTO webhook_deliveries" in post
     assert scripts["fetch"][0].read_text(encoding="utf-8").startswith("\\set oid random(1, 1200)")
     assert len(scripts["list"]) == data.list_pages
     points = []
