@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kitdesk.db.engine import create_engine, create_session_factory, session_scope
 from kitdesk.db.models import Account
 from kitdesk.domain.demo import DemoKeys
 from kitdesk.domain.integrity import external_ids
+from kitdesk.domain.orders import new_rows
+from kitdesk.settings import Settings
 from tests.conftest import Api, assert_problem
 from tests.integrity.support import DEMO_ACCOUNT, ORDERS, order_body, order_count, reserved
 
@@ -130,3 +134,34 @@ def test_a_setting_that_is_not_a_boolean_is_refused(api: Api, demo_keys: DemoKey
         r = api.patch(ACCOUNT, key=demo_keys.operator, json=body)
         assert_problem(r, 400, "invalid_request")
     assert api.get(ACCOUNT, key=demo_keys.operator).json()["uniqueExternalOrderIds"] is False
+
+
+def test_an_order_read_before_the_setting_went_on_is_still_held_to_it(
+    api: Api, key: str, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    # On PostgreSQL the lean handler reads the account's setting with the key, then places an
+    # order of an account without the setting by one statement that claims nothing. The setting
+    # switched on between the two must still refuse a reused id: the statement sees it and
+    # writes nothing, and the order is placed the way that claims its ids.
+    if backend == "sqlite":  # the read and the write share one transaction there
+        return
+    oldest = _order(api, key, "switched").json()
+    read = new_rows.keyed_references
+    database_url = api.client.app.state.settings.database_url  # type: ignore[attr-defined]
+
+    async def then_switch_on(*args: Any, **kwargs: Any) -> Any:
+        found = await read(*args, **kwargs)
+        engine = create_engine(Settings(database_url=database_url))
+        try:
+            async with session_scope(create_session_factory(engine)) as session:
+                await external_ids.set_unique(session, account_id=DEMO_ACCOUNT, unique=True)
+        finally:
+            await engine.dispose()
+        return found
+
+    monkeypatch.setattr(new_rows, "keyed_references", then_switch_on)
+    before = (order_count(api), reserved(api))
+    refused = _order(api, key, "switched")
+    monkeypatch.undo()
+    _assert_duplicate(refused, "switched", oldest["id"], "externalOrderIds[0]")
+    assert (order_count(api), reserved(api)) == before

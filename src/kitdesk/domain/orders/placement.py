@@ -18,7 +18,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload
@@ -26,7 +38,7 @@ from sqlalchemy.sql import ClauseElement
 
 from kitdesk.db import driver
 from kitdesk.db.base import utcnow
-from kitdesk.db.models import Patient, Site
+from kitdesk.db.models import Account, Patient, Site
 from kitdesk.domain.audit import recorder as audit
 from kitdesk.domain.integrity import external_ids
 from kitdesk.domain.inventory import service as inventory
@@ -191,10 +203,12 @@ async def place_order_in_one_statement(
         params.update(inventory.reservation(plan.needs, site_id=site_id, at=plan.created_at)[1])
         params.update(outbox_params)
         try:
-            ((order_id, _, _),) = await driver.fetch(connection, statement, params)
+            ((order_id, _, _, _),) = await driver.fetch(connection, statement, params)
         except DBAPIError as error:
             if inventory.fell_short(error):
                 continue  # nothing was written: the next warehouse
+            if _became_unique(error):
+                return None  # nothing was written: the session's way claims the ids
             raise
         if view is None:
             view = _new_view(order_id, order, resolved)
@@ -247,7 +261,36 @@ def _placing_statement(size: int, *, with_events: bool = False) -> Select[Any]:
         raise TypeError(f"the order's write and its reservation share parameters {shared}")
     rows = union_all(*(select(cte.c[0]) for cte in ctes)).subquery("rows")
     written = select(func.count()).select_from(rows).scalar_subquery()
-    return select(new_rows.NEW_ORDER_ID, written, reserve.scalar_subquery()).add_cte(*ctes)
+    return select(
+        new_rows.NEW_ORDER_ID, written, reserve.scalar_subquery(), _ids_still_repeatable()
+    ).add_cte(*ctes)
+
+
+# What the placing statement says when the account began keeping external ids unique after the
+# read that sent the order this way (an error of its own making: nothing is written).
+UNIQUE_IDS_MARKER = "kitdesk: external ids became unique"
+
+
+def _ids_still_repeatable() -> Any:
+    """0, or the statement fails (``_became_unique``) when the order has external ids and its
+    account now keeps them unique. The operator's switch (``external_ids.set_unique``) locks
+    the order_external_ids table until it commits; the statement's INSERT there waits for that
+    lock before the statement takes its snapshot, so it reads the switch's outcome."""
+    has_ids = func.cardinality(bindparam("external_id_value", type_=ARRAY(String))) > 0
+    # The message names the account, so PostgreSQL cannot cast it while planning.
+    refusal = literal(f"{UNIQUE_IDS_MARKER} for account ") + cast(Account.id, String)
+    outcome = case((Account.unique_external_order_ids & has_ids, refusal), else_=literal("0"))
+    return (
+        select(cast(outcome, Integer))
+        .where(Account.id == bindparam("account_id"))
+        .scalar_subquery()
+    )
+
+
+def _became_unique(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    return getattr(error, "sqlstate", None) == "22P02" and UNIQUE_IDS_MARKER in str(error)
 
 
 @dataclass
