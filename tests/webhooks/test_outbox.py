@@ -95,7 +95,10 @@ def test_events_queued_within_a_statement_are_checked_like_emitted_ones() -> Non
     good = outbox.queue_params(
         account_id=7,
         resource_key="order:9",
-        events=[("order.status", ORDER_PAYLOAD, [3, 5]), ("order.statusFull", {"id": 9}, [4])],
+        events=[
+            ("order.status", json.dumps(ORDER_PAYLOAD), [3, 5]),
+            ("order.statusFull", '{"id": 9}', [4]),
+        ],
         at=at,
     )
     assert good["outbox_type"] == ["order.status", "order.statusFull"]
@@ -104,13 +107,13 @@ def test_events_queued_within_a_statement_are_checked_like_emitted_ones() -> Non
     assert good["outbox_delivery_subscription"] == [3, 5, 4]
     with pytest.raises(ValueError, match=r"order\.nope"):
         outbox.queue_params(
-            account_id=7, resource_key="order:9", events=[("order.nope", {}, [1])], at=at
+            account_id=7, resource_key="order:9", events=[("order.nope", "{}", [1])], at=at
         )
-    twice = [("order.status", {}, [1]), ("order.status", {}, [2])]
+    twice = [("order.status", "{}", [1]), ("order.status", "{}", [2])]
     with pytest.raises(ValueError, match="one event per type"):
         outbox.queue_params(account_id=7, resource_key="order:9", events=twice, at=at)
     for bad_key in ("", "x" * 101):
         with pytest.raises(ValueError, match="resource_key"):
             outbox.queue_params(
-                account_id=7, resource_key=bad_key, events=[("order.status", {}, [1])], at=at
+                account_id=7, resource_key=bad_key, events=[("order.status", "{}", [1])], at=at
             )

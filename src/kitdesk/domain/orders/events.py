@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kitdesk.db.models import Order
 from kitdesk.domain.orders import views
 from kitdesk.domain.webhooks.publish import PayloadFactory, publish
+from kitdesk.jsontext import render
 
 
 async def order_status_changed(session: AsyncSession, order: Order) -> None:
@@ -68,5 +69,20 @@ def status_payloads(
                 raise ValueError("order.statusFull needs the order's view or a way to read it")
             current = await read_view()
         return views.jsonable(current)
+
+    return {"order.status": short, "order.statusFull": full}
+
+
+def status_payload_texts(
+    order_id: int, status: str, view: views.View
+) -> dict[str, Callable[[], Awaitable[str]]]:
+    """``status_payloads`` written as JSON text (``jsontext.render``), for a statement that
+    queues the events itself: the view goes straight to text, with no JSON-ready copy."""
+
+    async def short() -> str:
+        return render({"orderId": order_id, "orderEventType": status}).decode()
+
+    async def full() -> str:
+        return render(view).decode()
 
     return {"order.status": short, "order.statusFull": full}

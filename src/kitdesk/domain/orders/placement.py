@@ -225,7 +225,7 @@ async def _queued_events(
 ) -> dict[str, Any]:
     """The parameters of the outbox rows a new order queues (none: no subscriber wants them),
     the same events ``publish_order_status`` queues through a session."""
-    payloads = events.status_payloads(order_id, order.current_status, view)
+    payloads = events.status_payload_texts(order_id, order.current_status, view)
     wanted = await wanted_events(payloads, resolved.subscribers)
     if not wanted:
         return {}

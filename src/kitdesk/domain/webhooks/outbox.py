@@ -194,10 +194,10 @@ def queue_params(
     *,
     account_id: int,
     resource_key: str,
-    events: Sequence[tuple[str, dict[str, Any], Sequence[int]]],
+    events: Sequence[tuple[str, str, Sequence[int]]],
     at: datetime,
 ) -> dict[str, Any]:
-    """The parameters of ``QUEUE_CTES``: ``events`` as (type, JSON-ready payload, subscription
+    """The parameters of ``QUEUE_CTES``: ``events`` as (type, payload as JSON text, subscription
     ids), in the order they are queued; the same rows ``add_event`` and ``queue_delivery``
     write."""
     types = [type_ for type_, _, _ in events]
@@ -213,7 +213,7 @@ def queue_params(
         "outbox_resource_key": resource_key,
         "outbox_at": at,
         "outbox_type": types,
-        "outbox_payload": [json.dumps(payload) for _, payload, _ in events],
+        "outbox_payload": [payload for _, payload, _ in events],
         "outbox_delivery_type": [type_ for type_, _, targets in events for _ in targets],
         "outbox_delivery_subscription": [ident for _, _, targets in events for ident in targets],
     }

@@ -8,7 +8,7 @@ someone will receive. Events are queued in the caller's transaction (see ``outbo
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from kitdesk.domain.webhooks.outbox import add_event, queue_delivery
 from kitdesk.domain.webhooks.types import EVENT_TYPES
 
 PayloadFactory = Callable[[], Awaitable[dict[str, Any]]]
+T = TypeVar("T")
 
 # Built once: every change to an order asks it. An account has a handful of subscriptions, so
 # all of them are read and matched here: the statement stays constant (no list parameter).
@@ -60,15 +61,16 @@ async def publish(
 
 
 async def wanted_events(
-    payloads: Mapping[str, PayloadFactory], subscribers: Sequence[Sequence[Any]]
-) -> list[tuple[str, dict[str, Any], list[int]]]:
+    payloads: Mapping[str, Callable[[], Awaitable[T]]], subscribers: Sequence[Sequence[Any]]
+) -> list[tuple[str, T, list[int]]]:
     """The events someone receives: (type, payload, subscription ids) for each type of
     ``payloads`` (type -> payload factory, in the order they are queued) that one of
-    ``subscribers`` ((type, id) in id order) wants; only those payloads are built."""
+    ``subscribers`` ((type, id) in id order) wants; only those payloads are built (as values
+    or as JSON text, whichever the factories make)."""
     unknown = set(payloads) - set(EVENT_TYPES)
     if unknown:
         raise ValueError(f"Kitdesk does not emit webhook events of types {sorted(unknown)}")
-    wanted: list[tuple[str, dict[str, Any], list[int]]] = []
+    wanted: list[tuple[str, T, list[int]]] = []
     for type_ in payloads:  # in the caller's order, so order.status precedes statusFull
         targets: list[int] = [ident for kind, ident in subscribers if kind == type_]
         if targets:
