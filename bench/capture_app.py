@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.sqlrender import render_all
 from kitdesk.api.app import create_app_from_env
+from kitdesk.db.driver import OneMessage
 
 CAPTURE_ENV = "KITDESK_BENCH_CAPTURE"
 
@@ -63,7 +64,11 @@ class Recorder:
         rendered = render_all(
             statement, parameters, conn.dialect.paramstyle, executemany=executemany
         )
-        self.write(kind="sql", statements=rendered, executemany=executemany)
+        line: dict[str, Any] = {"statements": rendered, "executemany": executemany}
+        if isinstance(context, OneMessage):
+            # Sent with others in one message, one transaction: replayed as one pipeline.
+            line["one_message"] = [context.position, context.count]
+        self.write(kind="sql", **line)
 
 
 class RequestMarkers:

@@ -36,6 +36,17 @@ def _statements(request: Captured) -> list[str]:
     out: list[str] = []
     pipelined = False
     for event in request.events:
+        together = event.get("one_message")
+        if together is not None:
+            # Statements the service sent in one message, one transaction of their own
+            # (``kitdesk.db.driver.run_in_one_message``): one pipeline, whose Sync commits them.
+            position, count = together
+            if position == 0:
+                out.append("\\startpipeline")
+            out.extend(sql.strip().rstrip(";") + ";" for sql in event["statements"])
+            if position == count - 1:
+                out.append("\\endpipeline")
+            continue
         if event["kind"] in _CONTROL:
             out.append(_CONTROL[event["kind"]])
             if pipelined and event["kind"] == "commit":
@@ -62,19 +73,32 @@ def post_script(request: Captured, new_order_id: int) -> str:
     """The order placement: later statements use the id the order INSERT returns."""
     out: list[str] = []
     inserted = False
+    returned = False  # whether the script reads the new id (\gset)
+    pipelined = False
     for sql in _statements(request):
-        if inserted:
-            out.append(replace_number(sql, new_order_id, f"{NEW_ORDER_PREFIX}id"))
+        if sql in ("\\startpipeline", "\\endpipeline"):
+            pipelined = sql == "\\startpipeline"
+            out.append(sql)
+        elif inserted:
+            replaced = replace_number(sql, new_order_id, f"{NEW_ORDER_PREFIX}id")
+            if replaced != sql and not returned:
+                raise RuntimeError("a statement after a pipelined order INSERT names its id")
+            out.append(replaced)
         elif re.search(r"\bINSERT INTO orders\b", sql):
             # The order's INSERT, alone or as the CTE of the statement writing all its rows.
-            # PostgreSQL returns the new id (RETURNING); SQLite's driver reads it from the
-            # cursor instead, so there the script asks for it. An id the service drew before
-            # the write (an account with webhook subscribers) is drawn by the script's INSERT
-            # instead, each replay its own; the events' payloads keep the captured id.
+            # An id the service drew before the write is drawn by the script's INSERT instead,
+            # each replay its own; the events' payloads keep the captured id.
             sql = sql.replace(_drawn_id(new_order_id), _drawn_id(None))
+            inserted = True
+            if pipelined:
+                # No \gset inside a pipeline: nothing after the INSERT may need the id.
+                out.append(sql)
+                continue
+            # PostgreSQL returns the new id (RETURNING); SQLite's driver reads it from the
+            # cursor instead, so there the script asks for it.
             returning = "" if re.search(r"\bRETURNING\b", sql) else " RETURNING id"
             out.append(sql.removesuffix(";") + f"{returning} \\gset {NEW_ORDER_PREFIX}")
-            inserted = True
+            returned = True
         else:
             out.append(sql)
     if not inserted:

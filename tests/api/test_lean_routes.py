@@ -216,30 +216,44 @@ def test_an_idempotent_order_goes_through_the_route(api: Api, key: str, routed: 
 
 
 def _statements_of_a_placed_order(api: Api, key: str) -> list[str]:
+    return _statements_of_a_placed_order_with(api, key, patient_order(orderItems=items(1000, 1001)))
+
+
+def _statements_of_a_placed_order_with(api: Api, key: str, body: dict[str, Any]) -> list[str]:
+    """Each statement placing an order sends: its first two words, and ``+ i/n`` when it went
+    as statement i of n in one message (``driver.run_in_one_message``)."""
     sent: list[str] = []
 
-    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(" ".join(statement.split()[:2]))
+    def listen(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, *_: Any
+    ) -> None:
+        words = " ".join(statement.split()[:2])
+        if isinstance(context, driver.OneMessage):
+            words += f" + {context.position}/{context.count}"
+        sent.append(words)
 
     engine = api.client.app.state.engine.sync_engine  # type: ignore[attr-defined]
     event.listen(engine, "before_cursor_execute", listen)
     try:
-        create(api, key, patient_order(orderItems=items(1000, 1001)))
+        create(api, key, body)
     finally:
         event.remove(engine, "before_cursor_execute", listen)
     return sent
 
 
-def test_on_postgresql_a_plain_order_is_written_and_reserved_by_one_statement(
+# On PostgreSQL: the key with the references (and its last use, when due, on its own), then the
+# order written and its stock reserved, two statements in one message: no transaction block.
+IN_ONE_ROUND_TRIP = ["SELECT api_keys.id,", "WITH new_order + 0/2", "WITH gate + 1/2"]
+
+
+def test_on_postgresql_a_plain_order_is_written_and_reserved_in_one_round_trip(
     api: Api, key: str, backend: str
 ) -> None:
     sent = _statements_of_a_placed_order(api, key)
     if backend == "sqlite":  # one transaction: the writes, then the reservation
         assert "WITH new_order" not in sent
         return
-    # The key with the references (and its last use, when due, on its own), then the order with
-    # its reservation: no transaction block.
-    assert [s for s in sent if s != "UPDATE api_keys"] == ["SELECT api_keys.id,", "WITH new_order"]
+    assert [s for s in sent if s != "UPDATE api_keys"] == IN_ONE_ROUND_TRIP
 
 
 def _subscribe(api: Api, key: str, *types: str) -> list[int]:
@@ -286,13 +300,13 @@ def test_on_postgresql_an_order_with_webhook_subscribers_queues_its_events_in_it
     api: Api, key: str, backend: str
 ) -> None:
     # The account's subscribers hear of the new order: on PostgreSQL the events are written by
-    # the order's own statement, with the id the key's read drew for the order.
+    # the statement writing the order, with the id the key's read drew for the order.
     _subscribe(api, key, "order.status", "order.statusFull")
     sent = _statements_of_a_placed_order(api, key)
     if backend == "sqlite":
         assert "WITH new_order" not in sent
         return
-    assert [s for s in sent if s != "UPDATE api_keys"] == ["SELECT api_keys.id,", "WITH new_order"]
+    assert [s for s in sent if s != "UPDATE api_keys"] == IN_ONE_ROUND_TRIP
 
 
 def _outbox(api: Api) -> list[tuple[Any, ...]]:
@@ -478,3 +492,23 @@ def test_the_lean_create_resolves_references_in_the_keys_own_account_only(
     assert count_rows(api, Order) == orders
     assert response.status_code == 400
     assert response.json()["code"] == "unknown_patient"
+
+
+def test_values_written_as_literals_come_back_exactly(api: Api, key: str, backend: str) -> None:
+    # On PostgreSQL the order goes to the server as literals in one message: quotes,
+    # backslashes, braces, commas, new lines and any Unicode must come back as they were sent.
+    odd = ["it's", 'say "hi"', "back\\slash \\n", "{a,b}", "tab\there\nnew line", "ünï 🚚"]
+    body = patient_order(
+        orderItems=items(1000),
+        orderNotes=[{"note": text} for text in odd],
+        externalOrderIds=odd,
+    )
+    sent = _statements_of_a_placed_order_with(api, key, body)
+    if backend == "postgresql":
+        assert [s for s in sent if s != "UPDATE api_keys"] == IN_ONE_ROUND_TRIP
+    placed = api.get(ORDERS, key=key).json()["content"][0]
+    fetched = api.get(f"{ORDERS}/{placed['id']}", key=key).json()
+    assert fetched["externalOrderIds"] == odd
+    assert [note["note"] for note in fetched["orderNotes"]] == odd
+    found = api.get(ORDERS, key=key, params={"externalOrderId": "back\\slash \\n"}).json()
+    assert [o["id"] for o in found["content"]] == [placed["id"]]

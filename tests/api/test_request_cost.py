@@ -17,10 +17,11 @@ from tests.api.orders_support import ORDERS, items, kits, patient_order
 from tests.conftest import Api
 
 # On PostgreSQL: the key with everything the order refers to in the key's account (recipient,
-# items, kits with their lines, stock levels, webhook subscriptions, the external-id rule); then
-# one statement with the order, all its rows, its audit entry and the reservation at the chosen
-# warehouse (lock, check and update), each statement a transaction of its own.
-PLACE_STATEMENTS = {"postgresql": 2}
+# items, kits with their lines, stock levels, webhook subscriptions, the external-id rule, an id
+# for the order); then, in one message and one transaction without BEGIN or COMMIT, one
+# statement with the order, all its rows and its audit entry, and one with the reservation at
+# the chosen warehouse (lock, check and update).
+PLACE_STATEMENTS = {"postgresql": 3}
 # On SQLite, in one transaction: the key with the references; each table of the order takes its
 # own INSERT (order, reservations, events, items, kits, notes, external ids, audit entry), the
 # external-id rule is read on its own, and the reservation's lock and update are two statements.
@@ -131,14 +132,16 @@ def test_placing_an_order_sends_no_begin_or_commit_on_postgresql(
     with server_transaction_states(api) as seen, api.count_queries() as counter:
         response = api.post(ORDERS, key=key, json=body)
     assert response.status_code == 201, response.text
-    assert len(seen) == 2
+    assert len(seen) == 3
     assert seen[0][0].startswith("SELECT api_keys.id")
-    # The order, its rows, its audit entry and its reservation: one statement.
-    written = seen[1][0]
+    # The order, its rows and its audit entry; then its reservation, in the same message.
+    written, reserved = seen[1][0], seen[2][0]
     assert written.startswith("WITH new_order AS (INSERT INTO orders")
-    for part in ("INSERT INTO audit_entries", "UPDATE stock_levels", "pg_advisory_xact_lock"):
-        assert part in written
-    assert [inside for _, inside in seen] == [False, False]
+    assert "INSERT INTO audit_entries" in written
+    for part in ("UPDATE stock_levels", "pg_advisory_xact_lock"):
+        assert part in reserved
+        assert part not in written
+    assert [inside for _, inside in seen] == [False, False, False]
     control = ("BEGIN", "COMMIT", "SAVEPOINT")
     assert not [s for s in counter.statements if s.lstrip().upper().startswith(control)]
 

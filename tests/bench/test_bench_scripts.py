@@ -91,3 +91,32 @@ def test_an_order_id_drawn_by_the_service_is_drawn_again_by_each_replay() -> Non
     assert "77::BIGINT" not in lines[1]
     assert lines[1].endswith("\\gset new_")
     assert lines[2] == "SELECT :new_id;"
+
+
+def _together(position: int, count: int, sql: str) -> dict[str, Any]:
+    return {**_sql(sql), "one_message": [position, count]}
+
+
+def test_statements_sent_in_one_message_are_replayed_as_one_pipeline() -> None:
+    # The order written and its stock reserved in one message, one transaction: replayed as one
+    # pipeline (its Sync commits both); the id drawn by the service is drawn again by each
+    # replay, which reads no id back (pgbench has no \gset inside a pipeline).
+    write = (
+        "WITH new_order AS (INSERT INTO orders (id, x) VALUES "
+        "(coalesce(77::BIGINT, nextval('orders_id_seq')), 1) RETURNING orders.id) SELECT 1"
+    )
+    captured = _captured(
+        _sql("SELECT key"), _together(0, 2, write), _together(1, 2, "WITH gate AS (x) SELECT 0")
+    )
+    lines = post_script(captured, 77).splitlines()
+    assert lines == [
+        "SELECT key;",
+        "\\startpipeline",
+        write.replace("77::BIGINT", "NULL::BIGINT") + ";",
+        "WITH gate AS (x) SELECT 0;",
+        "\\endpipeline",
+    ]
+    # A statement after such an INSERT that names the order's id could not be replayed.
+    naming = _captured(_together(0, 2, write), _together(1, 2, "UPDATE x SET y = 1 WHERE id = 77"))
+    with pytest.raises(RuntimeError):
+        post_script(naming, 77)

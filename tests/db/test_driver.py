@@ -395,11 +395,16 @@ def test_commit_with_any_other_failure_is_raised_and_nothing_is_committed(
     assert _run(database_url, work) == 0
 
 
-def test_commit_with_writes_only_plain_literals() -> None:
+def test_statements_sent_as_literals_write_only_what_they_can_write_exactly() -> None:
     assert [driver._literal(v) for v in (1, None, True, "it's")] == ["1", "NULL", "TRUE", "'it''s'"]
     when = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
     assert driver._literal(when) == "'2026-01-02T03:04:05.000006+00:00'"
-    for value in (1.5, b"x", "back\\slash", "nul\x00", datetime(2026, 1, 1)):
+    # A backslash goes in an escape string, which reads the same whatever the server's
+    # standard_conforming_strings; lists become arrays, an empty one takes its parameter's type.
+    assert driver._literal("a\\b'c") == "E'a\\\\b''c'"
+    assert driver._literal([1, None, "x"]) == "ARRAY[1, NULL, 'x']"
+    assert driver._literal([]) == "'{}'"
+    for value in (1.5, b"x", "nul\x00", ["nul\x00"], [[1]], datetime(2026, 1, 1)):
         with pytest.raises(TypeError):
             driver._literal(value)
 
@@ -428,3 +433,132 @@ def test_commit_with_prepares_each_statement_once_per_connection(
 
     # The engine's pool hands the session the same connection each time here.
     assert _run(database_url, work) == [1, 1, 1]
+
+
+def _autocommit(database_url: str, fn: Callable[[Any], Awaitable[T]]) -> T:
+    async def go() -> T:
+        engine = create_engine(Settings(database_url=database_url))
+        try:
+            async with engine.connect() as connection:
+                return await fn(await connection.execution_options(isolation_level="AUTOCOMMIT"))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _server_in_transaction(connection: Any) -> bool:
+    # What PostgreSQL last reported: whether a transaction block is open on the connection.
+    return bool(
+        connection.sync_connection.connection.dbapi_connection._connection.is_in_transaction()
+    )
+
+
+async def _count(connection: Any) -> int:
+    return int((await driver.fetch(connection, _COUNT_AUDIT, {}))[0][0])
+
+
+async def _test_actions(connection: Any) -> list[Any]:
+    found = select(AuditEntry.action).where(AuditEntry.action.like("test.%"))
+    return await driver.fetch(connection, found.order_by(AuditEntry.action), {})
+
+
+async def _forget_test_rows(connection: Any) -> None:
+    await connection.execute(
+        delete(AuditEntry.__table__).where(AuditEntry.action.like("test.%"))  # type: ignore[arg-type]
+    )
+
+
+def test_statements_in_one_message_commit_together_as_one_transaction(
+    backend: str, database_url: str
+) -> None:
+    if backend != "postgresql":
+        return
+    seen: list[tuple[str, Any]] = []
+    odd = 'test.it\'s \\ a back\\slash, "quoted", ünïcødé, {brace}, new\nline'
+
+    async def work(connection: Any) -> tuple[Any, int, list[Any], bool]:
+        def listen(
+            conn: Any, cursor: Any, statement: str, params: Any, context: Any, *_: Any
+        ) -> None:
+            seen.append((statement.split()[0].upper(), context))
+
+        before = await _count(connection)
+        event.listen(connection.sync_engine, "before_cursor_execute", listen)
+        row = {**_audit_row(1, datetime.now(UTC), ["a'b", "c\\d"]), "action": "test.1"}
+        refused = await driver.run_in_one_message(
+            connection,
+            [(_INSERT_AUDIT, row), (_RENAME_AUDIT, {"old": "test.1", "new": odd})],
+            declined=_refused,
+        )
+        event.remove(connection.sync_engine, "before_cursor_execute", listen)
+        added = await _count(connection) - before
+        actions = await _test_actions(connection)
+        fields = await driver.fetch(
+            connection, select(AuditEntry.changed_fields).where(AuditEntry.action == odd), {}
+        )
+        await _forget_test_rows(connection)
+        return refused, added, [*actions, *fields], _server_in_transaction(connection)
+
+    refused, added, found, inside = _autocommit(database_url, work)
+    # Committed by the server as one: the insert, then the rename of what it inserted; the
+    # values read back exactly; no transaction left open.
+    assert (refused, added, inside) == (None, 1, False)
+    assert found == [(odd,), (["a'b", "c\\d"],)]
+    assert seen == [
+        ("INSERT", driver.OneMessage(0, 2)),
+        ("UPDATE", driver.OneMessage(1, 2)),
+    ]
+
+
+def test_a_failure_in_one_message_leaves_nothing_of_it(backend: str, database_url: str) -> None:
+    if backend != "postgresql":
+        return
+
+    async def work(connection: Any) -> tuple[str, int, bool]:
+        before = await _count(connection)
+        insert_one = (_INSERT_AUDIT, _audit_row(1, datetime.now(UTC), None))
+        # A failure the caller expects: returned, the insert before it undone.
+        refused = await driver.run_in_one_message(
+            connection, [insert_one, (_FAILING, {"why": "x"})], declined=_refused
+        )
+        assert refused is not None
+        # Any other failure: raised, the insert undone too.
+        with pytest.raises(exc.DBAPIError):
+            await driver.run_in_one_message(
+                connection, [insert_one, (_FAILING, {"why": "y"})], declined=lambda e: False
+            )
+        # A value no literal carries: refused before anything is sent.
+        bad = (_INSERT_AUDIT, {**_audit_row(2, datetime.now(UTC), None), "reason": "nul\x00"})
+        with pytest.raises(TypeError):
+            await driver.run_in_one_message(connection, [insert_one, bad], declined=_refused)
+        after = await _count(connection) - before
+        # The connection goes on in autocommit, its next statement a transaction of its own.
+        await driver.run_in_one_message(connection, [insert_one], declined=_refused)
+        kept = await _count(connection) - before
+        await _forget_test_rows(connection)
+        assert kept == 1
+        return str(refused), after, _server_in_transaction(connection)
+
+    message, after, inside = _autocommit(database_url, work)
+    assert "refused by the test" in message
+    assert (after, inside) == (0, False)
+
+
+def test_one_message_needs_a_connection_in_autocommit(backend: str, database_url: str) -> None:
+    if backend != "postgresql":
+
+        async def on_sqlite(connection: Any) -> None:
+            with pytest.raises(TypeError):
+                await driver.run_in_one_message(connection, [(_COUNT_AUDIT, {})], declined=_refused)
+
+        _autocommit(database_url, on_sqlite)
+        return
+
+    async def in_a_transaction(session: AsyncSession) -> None:
+        await driver.fetch(session, _COUNT_AUDIT, {})
+        connection = await session.connection()
+        with pytest.raises(TypeError):
+            await driver.run_in_one_message(connection, [(_COUNT_AUDIT, {})], declined=_refused)
+
+    _run(database_url, in_a_transaction)

@@ -19,11 +19,11 @@ where the key check that follows will accept the key (``view_statements.KEYED_ON
 the one exception to the order of effects. A list page reads the key with the page's total and
 ids in one statement (``queries.KEYED_PAGES``), then the page's views, then writes its audit
 entry; lists with filters, and every list on SQLite, go through the route. An order is placed
-by two statements: the key with everything the order refers to, then the order with all its
-rows, its audit entry and its stock reservation (``placement.place_order_in_one_statement``);
-the statement queues the order's webhook events too, with an id for the order drawn by the first.
-The orders it does not take (returns, unique external ids) are placed in a session's transaction
-from the references already read.
+by two round trips: the key with everything the order refers to (and an id drawn for it), then,
+in one message and one transaction, the order with all its rows, its audit entry and its webhook
+events, and its stock reservation (``placement.place_order_in_one_message``). The orders that
+does not take (returns, unique external ids) are placed in a session's transaction from the
+references already read.
 Measured: FastAPI's dependency solving, its exit stacks and its shielded
 generator exits cost an order about a fifth of the API's CPU (``bench/README.md``).
 
@@ -80,8 +80,8 @@ async def create_order(request: Request, key: str, body: bytes) -> Response | No
     if kept is not None:
         # PostgreSQL: on a connection in autocommit, no session. The key and what the order
         # refers to in the key's account, in one read (the references are used only once the
-        # key has passed its checks); then, for most orders, one statement that writes the
-        # order and reserves its stock, a transaction of its own.
+        # key has passed its checks); then, for most orders, the order written and its stock
+        # reserved in one round trip, a transaction of its own.
         async with kept.connect() as connection:
             found, references = await new_rows.keyed_references(
                 connection,
@@ -91,7 +91,7 @@ async def create_order(request: Request, key: str, body: bytes) -> Response | No
             )
             caller = await deps.identify(request, connection, key, found=found)
             assert caller.account_id is not None  # an API key always belongs to an account
-            placed = await placement.place_order_in_one_statement(
+            placed = await placement.place_order_in_one_message(
                 connection,
                 account_id=caller.account_id,
                 data=data,
@@ -99,7 +99,7 @@ async def create_order(request: Request, key: str, body: bytes) -> Response | No
                 references=references,
             )
         if placed is None:
-            # An order the one statement does not take: placed in a session's transaction,
+            # An order that way does not take: placed in a session's transaction,
             # from the references read above (a read takes no locks, and each statement of a
             # transaction reads its own snapshot anyway).
             async with session_scope(request.app.state.session_factory) as session:

@@ -379,6 +379,11 @@ async def _prepared_on(sync: Connection, adapted: Any, statement: _Compiled) -> 
 
 
 def _literal(value: Any) -> str:
+    """``value`` as an SQL literal for ``EXECUTE``, whose parameter types the prepared statement
+    fixes: NULL, booleans, integers, aware datetimes, texts and one-dimensional lists of those.
+    A text with a backslash is written as an escape string (``E'...'``), which reads the same
+    whatever ``standard_conforming_strings`` says; a NUL character, which no PostgreSQL text
+    holds, raises TypeError, as does any other type."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -387,6 +392,88 @@ def _literal(value: Any) -> str:
         return str(value)
     if isinstance(value, datetime) and value.tzinfo is not None:
         return f"'{value.isoformat()}'"
-    if isinstance(value, str) and not any(c in value for c in "\\\x00"):
-        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, str) and "\x00" not in value:
+        quoted = value.replace("'", "''")
+        if "\\" in value:
+            return "E'" + quoted.replace("\\", "\\\\") + "'"
+        return "'" + quoted + "'"
+    if isinstance(value, list | tuple):
+        if any(isinstance(item, list | tuple) for item in value):
+            raise TypeError("no literal for a list of lists")
+        # An empty array's element type is the parameter's: '{}' takes it.
+        return f"ARRAY[{', '.join(map(_literal, value))}]" if value else "'{}'"
     raise TypeError(f"no literal for a value of type {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class OneMessage:
+    """The ``context`` the statement events of ``run_in_one_message`` carry: this statement is
+    ``position`` (from 0) of ``count`` sent together in one transaction (the benchmark's capture
+    replays them so)."""
+
+    position: int
+    count: int
+
+
+async def run_in_one_message(
+    connection: AsyncConnection,
+    statements: Sequence[tuple[ClauseElement, Mapping[str, Any]]],
+    *,
+    declined: Callable[[Exception], bool],
+) -> Exception | None:
+    """PostgreSQL: run ``statements`` in one transaction of their own, in one round trip, on a
+    connection in autocommit (no transaction open).
+
+    They travel in one message of PostgreSQL's simple query protocol, which the server runs as
+    one implicit transaction: each statement completes (its foreign-key checks included) before
+    the next begins, and they commit together or not at all, with no BEGIN or COMMIT sent. Each
+    statement is prepared on the connection once and run by ``EXECUTE`` with its values written
+    as literals, as ``commit_with`` does; their results are not read.
+
+    Returns None when they committed. When one fails with an error that ``declined``
+    recognises, nothing of the message remains and that error is returned; any other error is
+    raised as SQLAlchemy raises it. Values that cannot be written as literals (``_literal``)
+    raise TypeError before anything is sent.
+    """
+    if connection.dialect.name != "postgresql":
+        raise TypeError("run_in_one_message needs PostgreSQL")
+    sync = connection.sync_connection
+    assert sync is not None
+    adapted = sync.connection.dbapi_connection
+    # In autocommit, and the server outside any transaction block.
+    if not adapted.autocommit or adapted._connection.is_in_transaction():  # type: ignore[union-attr]
+        raise TypeError("run_in_one_message needs a connection in autocommit")
+    compiled = [(_compile(s, connection.dialect, p), p) for s, p in statements]
+    arguments = [tuple(statement.arguments(params)) for statement, params in compiled]
+    values = [", ".join(map(_literal, args)) for args in arguments]
+    try:
+        names = [await _prepared_on(sync, adapted, statement) for statement, _ in compiled]
+    except Exception as error:  # preparing failed
+        _raise_translated(connection, adapted, compiled[0][0], error)
+    observed = sync._has_events or sync.engine._has_events
+    count = len(compiled)
+    if observed:
+        for n, ((statement, _), args) in enumerate(zip(compiled, arguments, strict=True)):
+            sync.dispatch.before_cursor_execute(
+                sync, None, statement.sql, args, OneMessage(n, count), False
+            )
+    if sync._echo:
+        for statement, _ in compiled:
+            _echo(sync, statement.sql)
+    message = ";\n".join(
+        f"EXECUTE {name}({given})" if given else f"EXECUTE {name}"
+        for name, given in zip(names, values, strict=True)
+    )
+    try:
+        async with adapted._execute_mutex:  # type: ignore[union-attr]
+            await adapted._connection.execute(message)  # type: ignore[union-attr]
+    except Exception as error:
+        if declined(error):
+            return error
+        _raise_translated(connection, adapted, compiled[0][0], error)
+    if observed:
+        for n, ((statement, _), args) in enumerate(zip(compiled, arguments, strict=True)):
+            sync.dispatch.after_cursor_execute(
+                sync, None, statement.sql, args, OneMessage(n, count), False
+            )
+    return None

@@ -27,7 +27,6 @@ from sqlalchemy import (
     Text,
     Update,
     bindparam,
-    case,
     cast,
     func,
     insert,
@@ -179,8 +178,8 @@ def _in(column: Any, prefix: str, size: int) -> ColumnElement[bool]:
     return result
 
 
-# An id for the new order, drawn from the orders' sequence before it is written (the order
-# whose webhook payloads must name it before the statement that writes it).
+# An id for the new order, drawn from the orders' sequence before it is written: its view and
+# its webhook payloads name it before the statement that writes it, which returns nothing.
 ORDER_IDS = schema.Sequence("orders_id_seq")
 _DRAWN = (_ACCOUNT, len(_GROUPS[_ACCOUNT]) - 1)
 
@@ -191,8 +190,8 @@ def _references_statement(
 ) -> Any:
     """The references read; ``keyed``: the key lookup (parameter ``digest``) beside it, for the
     key's account, instead of the parameter ``account_id``. ``draw_order_id`` (PostgreSQL): an
-    id for the new order drawn from its sequence when the account has a webhook subscription
-    (its events' payloads name the order before it is written)."""
+    id for the new order drawn from its sequence (an order refused later leaves a gap, as a
+    rolled-back INSERT does)."""
     kits, lines, items = sql.kits, sql.kit_items, sql.items
     account: Any = key_account() if keyed else _id("account_id")
     kit_items_wanted = select(lines.c.item_id).where(_in(lines.c.kit_id, "kit", kit_slots))
@@ -252,12 +251,7 @@ def _references_statement(
 
 
 def _drawn_id() -> dict[tuple[int, int], ColumnElement[Any]]:
-    subscribed = (
-        select(_subscriptions.c.id)
-        .where(_subscriptions.c.account_id == _accounts.c.id, _subscriptions.c.deleted_at.is_(None))
-        .exists()
-    )
-    return {_DRAWN: case((subscribed, ORDER_IDS.next_value()), else_=null())}
+    return {_DRAWN: ORDER_IDS.next_value()}
 
 
 def _reference_params(
@@ -301,9 +295,9 @@ async def keyed_references(
     account, in one statement: the key's rows for ``check_key`` (``found``), and the references.
 
     The references belong to the key's own account whatever the key's state, and must be
-    dropped unless the key passes its checks. ``draw_order_id`` (PostgreSQL only): when the
-    account has a webhook subscription, the references carry an id drawn for the new order
-    (``References.order_id``; placement writes the order with it)."""
+    dropped unless the key passes its checks. ``draw_order_id`` (PostgreSQL only): the
+    references carry an id drawn for the new order (``References.order_id``; placement writes
+    the order with it)."""
     item_slots, kit_slots, params = _reference_params(patient_id, site_id, item_ids, kit_ids)
     params["digest"] = digest
     statement = _references_statement(
