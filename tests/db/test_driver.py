@@ -405,7 +405,7 @@ def test_statements_sent_as_literals_write_only_what_they_can_write_exactly() ->
     assert driver._literal([1, None, "x"]) == "ARRAY[1, NULL, 'x']"
     assert driver._literal([]) == "'{}'"
     for value in (1.5, b"x", "nul\x00", ["nul\x00"], [[1]], datetime(2026, 1, 1)):
-        with pytest.raises(TypeError):
+        with pytest.raises(driver.NoLiteral):
             driver._literal(value)
 
 
@@ -530,7 +530,7 @@ def test_a_failure_in_one_message_leaves_nothing_of_it(backend: str, database_ur
             )
         # A value no literal carries: refused before anything is sent.
         bad = (_INSERT_AUDIT, {**_audit_row(2, datetime.now(UTC), None), "reason": "nul\x00"})
-        with pytest.raises(TypeError):
+        with pytest.raises(driver.NoLiteral):
             await driver.run_in_one_message(connection, [insert_one, bad], declined=_refused)
         after = await _count(connection) - before
         # The connection goes on in autocommit, its next statement a transaction of its own.

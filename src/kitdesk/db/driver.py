@@ -378,12 +378,16 @@ async def _prepared_on(sync: Connection, adapted: Any, statement: _Compiled) -> 
     return name
 
 
+class NoLiteral(TypeError):
+    """A value ``_literal`` cannot write: the statement must go with parameters instead."""
+
+
 def _literal(value: Any) -> str:
     """``value`` as an SQL literal for ``EXECUTE``, whose parameter types the prepared statement
     fixes: NULL, booleans, integers, aware datetimes, texts and one-dimensional lists of those.
     A text with a backslash is written as an escape string (``E'...'``), which reads the same
     whatever ``standard_conforming_strings`` says; a NUL character, which no PostgreSQL text
-    holds, raises TypeError, as does any other type."""
+    holds, raises NoLiteral, as does any other type."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -399,10 +403,10 @@ def _literal(value: Any) -> str:
         return "'" + quoted + "'"
     if isinstance(value, list | tuple):
         if any(isinstance(item, list | tuple) for item in value):
-            raise TypeError("no literal for a list of lists")
+            raise NoLiteral("no literal for a list of lists")
         # An empty array's element type is the parameter's: '{}' takes it.
         return f"ARRAY[{', '.join(map(_literal, value))}]" if value else "'{}'"
-    raise TypeError(f"no literal for a value of type {type(value).__name__}")
+    raise NoLiteral(f"no literal for a value of type {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -433,7 +437,7 @@ async def run_in_one_message(
     Returns None when they committed. When one fails with an error that ``declined``
     recognises, nothing of the message remains and that error is returned; any other error is
     raised as SQLAlchemy raises it. Values that cannot be written as literals (``_literal``)
-    raise TypeError before anything is sent.
+    raise NoLiteral before anything is sent.
     """
     if connection.dialect.name != "postgresql":
         raise TypeError("run_in_one_message needs PostgreSQL")

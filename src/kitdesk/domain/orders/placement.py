@@ -209,7 +209,7 @@ async def place_order_in_one_message(
                 [(writing, written), reserve],
                 declined=lambda error: inventory.fell_short(error) or _became_unique(error),
             )
-        except TypeError:
+        except driver.NoLiteral:
             return None  # a value no literal carries: nothing was sent
         if refused is None:
             return PlacedOrder(order.id, order.current_status, site_id, view)
